@@ -1,0 +1,1 @@
+//! Placeholder: this crate's room is being built (see ARCHITECTURE.md).

@@ -1,0 +1,111 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Problems;
+use crate::ids::string_serde;
+use crate::{ModelError, PreservationAck, PreservationRequest};
+
+/// What a message is; decides the type of its body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    PreservationRequest,
+    PreservationAck,
+    Note,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 3] =
+        [MessageKind::PreservationRequest, MessageKind::PreservationAck, MessageKind::Note];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::PreservationRequest => "preservation.request",
+            MessageKind::PreservationAck => "preservation.ack",
+            MessageKind::Note => "note",
+        }
+    }
+}
+
+impl FromStr for MessageKind {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ModelError::UnknownKind(s.to_owned()))
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+string_serde!(MessageKind);
+
+/// A free-text follow-up within a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    pub text: String,
+}
+
+/// A typed message body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    PreservationRequest(PreservationRequest),
+    PreservationAck(PreservationAck),
+    Note(Note),
+}
+
+impl Body {
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Body::PreservationRequest(_) => MessageKind::PreservationRequest,
+            Body::PreservationAck(_) => MessageKind::PreservationAck,
+            Body::Note(_) => MessageKind::Note,
+        }
+    }
+
+    /// Reads a body of the given kind and checks every field.
+    pub fn from_json(kind: MessageKind, value: Value) -> Result<Body, ModelError> {
+        fn parse<T: serde::de::DeserializeOwned>(kind: MessageKind, v: Value) -> Result<T, ModelError> {
+            serde_json::from_value(v).map_err(|e| ModelError::MalformedBody {
+                kind: kind.as_str().to_owned(),
+                reason: e.to_string(),
+            })
+        }
+        let body = match kind {
+            MessageKind::PreservationRequest => Body::PreservationRequest(parse(kind, value)?),
+            MessageKind::PreservationAck => Body::PreservationAck(parse(kind, value)?),
+            MessageKind::Note => Body::Note(parse(kind, value)?),
+        };
+        body.validate()?;
+        Ok(body)
+    }
+
+    pub fn to_json(&self) -> Value {
+        let value = match self {
+            Body::PreservationRequest(b) => serde_json::to_value(b),
+            Body::PreservationAck(b) => serde_json::to_value(b),
+            Body::Note(b) => serde_json::to_value(b),
+        };
+        // These types hold only strings, integers, booleans and sequences of them.
+        value.unwrap_or(Value::Null)
+    }
+
+    /// Reports every missing or out-of-range field at once.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let mut problems = Problems::default();
+        match self {
+            Body::PreservationRequest(b) => b.check(&mut problems),
+            Body::PreservationAck(b) => b.check(&mut problems),
+            Body::Note(n) => problems.require_text("text", &n.text, 20_000),
+        }
+        problems.finish()
+    }
+}
