@@ -6,7 +6,7 @@
 //! number generator implementing [`rand_core::CryptoRng`] of the re-exported version. A binary
 //! gets one from the operating system with `getrandom` 0.4 (feature `sys_rng`):
 //!
-//! ```ignore
+//! ```text
 //! let mut rng = comity_seal::rand_core::UnwrapErr(getrandom::SysRng);
 //! let secrets = comity_seal::NodeSecrets::generate(&mut rng);
 //! ```

@@ -1,1 +1,10 @@
-
+mod cctv;
+mod envelope;
+mod interop;
+mod props;
+mod receipt;
+mod secrets;
+mod support;
+mod trust;
+mod vectors;
+mod wycheproof_vectors;
