@@ -60,7 +60,12 @@ pub struct VerifiedProof {
 }
 
 impl ProofBundle {
-    pub fn inclusion(checkpoint: &SignedCheckpoint, index: u64, entry: &[u8], proof: Vec<Hash>) -> Self {
+    pub fn inclusion(
+        checkpoint: &SignedCheckpoint,
+        index: u64,
+        entry: &[u8],
+        proof: Vec<Hash>,
+    ) -> Self {
         Self {
             format: PROOF_FORMAT_V1.to_owned(),
             proof: ProofBody::Inclusion {
@@ -114,7 +119,13 @@ impl ProofBundle {
                     .decode(entry)
                     .map_err(|_| LedgerError::Base64 { what: "entry" })?;
                 let leaf = leaf_hash(&bytes);
-                verify_inclusion(*index, cp.checkpoint.size, &leaf, proof, &cp.checkpoint.root)?;
+                verify_inclusion(
+                    *index,
+                    cp.checkpoint.size,
+                    &leaf,
+                    proof,
+                    &cp.checkpoint.root,
+                )?;
                 Ok(VerifiedProof {
                     origin: cp.checkpoint.origin.clone(),
                     size: cp.checkpoint.size,

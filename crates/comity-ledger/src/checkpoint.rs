@@ -26,7 +26,12 @@ impl Checkpoint {
 
     /// The note text: one line each for origin, size and base64 root, then extensions.
     pub fn to_text(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64());
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            self.root.to_base64()
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -54,7 +59,11 @@ impl Checkpoint {
         let size = size_ok
             .then(|| size_line.parse::<u64>().ok())
             .flatten()
-            .ok_or_else(|| err(format!("tree size {size_line:?} is not a decimal number without leading zeros")))?;
+            .ok_or_else(|| {
+                err(format!(
+                    "tree size {size_line:?} is not a decimal number without leading zeros"
+                ))
+            })?;
         let root_line = lines
             .next()
             .ok_or_else(|| err("root hash line is missing".into()))?;

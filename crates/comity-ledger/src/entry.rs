@@ -101,8 +101,7 @@ pub struct Entry {
 fn check_token(what: &str, t: &str) -> Result<()> {
     let ok = !t.is_empty()
         && t.len() <= MAX_TOKEN
-        && t
-            .bytes()
+        && t.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-_:/@".contains(&b));
     if !ok {
         return Err(LedgerError::EntryFormat(format!(
@@ -140,7 +139,9 @@ impl Entry {
         for (i, d) in self.digests.iter().enumerate() {
             check_token("digest label", &d.label)?;
             let hex_ok = d.sha256.len() == 64
-                && d.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && d.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex_ok {
                 return Err(LedgerError::EntryFormat(format!(
                     "digest {} is not 64 lowercase hex digits",

@@ -52,7 +52,11 @@ pub enum LedgerError {
     #[error("tile path is malformed: {0}")]
     TilePath(String),
     #[error("tile {path} has {got} bytes, expected {want}")]
-    TileLength { path: String, got: usize, want: usize },
+    TileLength {
+        path: String,
+        got: usize,
+        want: usize,
+    },
     #[error("tile {path} does not match the tree: {reason}")]
     TileMismatch { path: String, reason: String },
     #[error("tile {0} is missing")]

@@ -46,7 +46,10 @@ impl MemoryLog {
 
     /// Appends entries in one step (as the node does per transaction); returns the first index.
     pub fn append_batch<E: AsRef<[u8]>>(&mut self, entries: &[E]) -> Result<u64> {
-        if let Some(e) = entries.iter().find(|e| e.as_ref().len() > usize::from(u16::MAX)) {
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.as_ref().len() > usize::from(u16::MAX))
+        {
             return Err(LedgerError::EntryTooLarge(e.as_ref().len()));
         }
         let first = self.size();

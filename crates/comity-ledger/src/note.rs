@@ -31,7 +31,11 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
 /// Key names (and checkpoint origins used as key names) are non-empty, without Unicode
 /// spaces, `+`, or control characters.
 pub fn check_key_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    {
         return Err(LedgerError::KeyName(name.to_owned()));
     }
     Ok(())
@@ -57,20 +61,24 @@ impl NoteSignature {
     /// Parses one line without its final newline.
     pub fn parse_line(line: &str) -> Result<Self> {
         let rest = line.strip_prefix(SIG_PREFIX).ok_or_else(|| {
-            LedgerError::NoteFormat(format!("signature line does not start with an em dash: {line:?}"))
+            LedgerError::NoteFormat(format!(
+                "signature line does not start with an em dash: {line:?}"
+            ))
         })?;
-        let (name, b64) = rest
-            .split_once(' ')
-            .ok_or_else(|| LedgerError::NoteFormat(format!("signature line has no signature: {line:?}")))?;
+        let (name, b64) = rest.split_once(' ').ok_or_else(|| {
+            LedgerError::NoteFormat(format!("signature line has no signature: {line:?}"))
+        })?;
         check_key_name(name)?;
-        let blob = B64
-            .decode(b64)
-            .map_err(|_| LedgerError::Base64 { what: "note signature" })?;
+        let blob = B64.decode(b64).map_err(|_| LedgerError::Base64 {
+            what: "note signature",
+        })?;
         let (id, sig) = blob.split_at_checked(4).ok_or_else(|| {
             LedgerError::NoteFormat(format!("signature by {name} is shorter than a key id"))
         })?;
         if sig.is_empty() {
-            return Err(LedgerError::NoteFormat(format!("signature by {name} is empty")));
+            return Err(LedgerError::NoteFormat(format!(
+                "signature by {name} is empty"
+            )));
         }
         let key_id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
         Ok(Self {
@@ -105,11 +113,13 @@ impl Note {
             ));
         }
         if !s.ends_with('\n') {
-            return Err(LedgerError::NoteFormat("note does not end with a newline".into()));
+            return Err(LedgerError::NoteFormat(
+                "note does not end with a newline".into(),
+            ));
         }
-        let split = s
-            .rfind("\n\n")
-            .ok_or_else(|| LedgerError::NoteFormat("note has no blank line before its signatures".into()))?;
+        let split = s.rfind("\n\n").ok_or_else(|| {
+            LedgerError::NoteFormat("note has no blank line before its signatures".into())
+        })?;
         let text = &s[..=split];
         let sig_block = &s[split + 2..];
         let signatures = sig_block
@@ -117,7 +127,9 @@ impl Note {
             .map(NoteSignature::parse_line)
             .collect::<Result<Vec<_>>>()?;
         if signatures.is_empty() {
-            return Err(LedgerError::NoteFormat("note has no signature lines".into()));
+            return Err(LedgerError::NoteFormat(
+                "note has no signature lines".into(),
+            ));
         }
         if signatures.len() > MAX_SIGNATURES {
             return Err(LedgerError::NoteFormat(format!(
@@ -216,20 +228,23 @@ impl NoteVerifier {
     pub fn parse(vkey: &str) -> Result<Self> {
         let vkey = vkey.trim();
         let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(LedgerError::VerifierKey(format!(
                 "{vkey:?} is not name+keyid+key"
             )));
         };
         check_key_name(name)?;
         if id_hex.len() != 8 {
-            return Err(LedgerError::VerifierKey(format!("key id {id_hex:?} is not 8 hex digits")));
+            return Err(LedgerError::VerifierKey(format!(
+                "key id {id_hex:?} is not 8 hex digits"
+            )));
         }
         let id = u32::from_str_radix(id_hex, 16)
             .map_err(|_| LedgerError::VerifierKey(format!("key id {id_hex:?} is not hex")))?;
-        let blob = B64
-            .decode(b64)
-            .map_err(|_| LedgerError::Base64 { what: "verifier key" })?;
+        let blob = B64.decode(b64).map_err(|_| LedgerError::Base64 {
+            what: "verifier key",
+        })?;
         let (kind, key) = match blob.split_first() {
             Some((&SIG_TYPE_ED25519, k)) => (KeyKind::Ed25519, k),
             Some((&SIG_TYPE_COSIGNATURE_V1, k)) => (KeyKind::CosignatureV1, k),

@@ -107,7 +107,9 @@ pub fn consistency_roots(
         sn >>= 1;
     }
     let mut iter = path.iter();
-    let first = *iter.next().ok_or(LedgerError::ProofLength { got: 0, want })?;
+    let first = *iter
+        .next()
+        .ok_or(LedgerError::ProofLength { got: 0, want })?;
     let (mut fr, mut sr) = (first, first);
     for c in iter {
         if sn == 0 {

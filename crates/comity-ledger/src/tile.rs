@@ -6,7 +6,9 @@ use std::fmt;
 
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, leaf_hash, node_hash, root_of_leaf_hashes};
-use crate::tree::{HashReader, MAX_TREE_SIZE, split_stored_hash_index, stored_hash_index, tree_hash};
+use crate::tree::{
+    HashReader, MAX_TREE_SIZE, split_stored_hash_index, stored_hash_index, tree_hash,
+};
 
 /// Hashes per full tile.
 pub const TILE_WIDTH: u64 = 256;
@@ -76,7 +78,9 @@ impl TileId {
     /// (leading zeros, extra `x000` elements, `.p/256`) is refused so each tile has one URL.
     pub fn parse_path(path: &str) -> Result<Self> {
         let bad = |why: &str| LedgerError::TilePath(format!("{path:?}: {why}"));
-        let rest = path.strip_prefix("tile/").ok_or_else(|| bad("does not start with tile/"))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or_else(|| bad("does not start with tile/"))?;
         let (level_s, rest) = rest.split_once('/').ok_or_else(|| bad("no tile index"))?;
         let level = if level_s == "entries" {
             TileLevel::Entries
@@ -108,7 +112,9 @@ impl TileId {
             let d = digits
                 .filter(|d| d.len() == 3 && d.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|d| d.parse::<u64>().ok())
-                .ok_or_else(|| bad("index elements must be 3 digits, all but the last prefixed by x"))?;
+                .ok_or_else(|| {
+                    bad("index elements must be 3 digits, all but the last prefixed by x")
+                })?;
             if i == 0 && last > 0 && d == 0 {
                 return Err(bad("index has a leading x000 element"));
             }
@@ -122,7 +128,9 @@ impl TileId {
             index,
             width,
         };
-        debug_assert_eq!(id.path(), path);
+        if id.path() != path {
+            return Err(bad("not the canonical spelling of this tile"));
+        }
         Ok(id)
     }
 
@@ -143,9 +151,8 @@ impl fmt::Display for TileId {
 }
 
 fn canonical_decimal(s: &str) -> Option<u64> {
-    let ok = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_digit())
-        && (s == "0" || !s.starts_with('0'));
+    let ok =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if ok { s.parse().ok() } else { None }
 }
 
@@ -208,7 +215,10 @@ pub fn tile_hash_indexes(id: &TileId) -> Result<Vec<u64>> {
     let first = id
         .index
         .checked_mul(TILE_WIDTH)
-        .filter(|f| f.checked_shl(level).is_some_and(|s| s >> level == *f && s < MAX_TREE_SIZE))
+        .filter(|f| {
+            f.checked_shl(level)
+                .is_some_and(|s| s >> level == *f && s < MAX_TREE_SIZE)
+        })
         .ok_or_else(|| LedgerError::TilePath(format!("{id} is beyond the largest tree")))?;
     Ok((0..u64::from(id.width))
         .map(|i| stored_hash_index(level, first + i))
@@ -329,7 +339,11 @@ impl TileSet {
                 .get(&(level + 1, parent))
                 .and_then(|t| t.get(slot))
                 .ok_or_else(|| {
-                    LedgerError::TileMissing(format!("tile/{}/{} (parent of {id})", level + 1, TileId::index_path(parent)))
+                    LedgerError::TileMissing(format!(
+                        "tile/{}/{} (parent of {id})",
+                        level + 1,
+                        TileId::index_path(parent)
+                    ))
                 })?;
             if root_of_leaf_hashes(hashes) != *above {
                 return Err(LedgerError::TileMismatch {
@@ -342,9 +356,7 @@ impl TileSet {
         if computed != *root {
             return Err(LedgerError::TileMismatch {
                 path: "checkpoint".into(),
-                reason: format!(
-                    "tiles hash to {computed}, the checkpoint says {root}"
-                ),
+                reason: format!("tiles hash to {computed}, the checkpoint says {root}"),
             });
         }
         Ok(())
@@ -360,10 +372,9 @@ impl TileSet {
                 id.width
             )));
         }
-        let tile = self
-            .tiles
-            .get(&(0, id.index))
-            .ok_or_else(|| LedgerError::TileMissing(format!("tile/0/{}", TileId::index_path(id.index))))?;
+        let tile = self.tiles.get(&(0, id.index)).ok_or_else(|| {
+            LedgerError::TileMissing(format!("tile/0/{}", TileId::index_path(id.index)))
+        })?;
         for (i, e) in entries.iter().enumerate() {
             if tile.get(i) != Some(&leaf_hash(e)) {
                 return Err(LedgerError::TileMismatch {

@@ -161,7 +161,9 @@ pub fn tree_hash<R: HashReader + ?Sized>(size: u64, reader: &R) -> Result<Hash> 
         return Ok(empty_root());
     }
     let mut hashes = range_hashes(reader, &[(0, size)])?;
-    hashes.pop().ok_or(LedgerError::ReaderCount { got: 0, want: 1 })
+    hashes
+        .pop()
+        .ok_or(LedgerError::ReaderCount { got: 0, want: 1 })
 }
 
 /// Ranges whose hashes form the inclusion proof of leaf `index` in a tree of `size`, bottom-up
