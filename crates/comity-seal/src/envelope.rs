@@ -66,10 +66,11 @@ impl Envelope {
                 found: v,
             });
         }
-        let header = Header::from_json(&f.take("header").map_err(malformed)?).map_err(|e| match e {
-            ModelError::MalformedBody { reason, .. } => malformed(format!("header: {reason}")),
-            other => SealError::Model(other),
-        })?;
+        let header =
+            Header::from_json(&f.take("header").map_err(malformed)?).map_err(|e| match e {
+                ModelError::MalformedBody { reason, .. } => malformed(format!("header: {reason}")),
+                other => SealError::Model(other),
+            })?;
         let suite: Suite = f.str("suite").map_err(malformed)?.parse()?;
         let signer = f.str("signer").map_err(malformed)?;
         if signer.len() != 16

@@ -11,12 +11,23 @@ use std::path::PathBuf;
 use comity_seal::PublicKey;
 use serde_json::Value;
 
-const REFUSED_FLAGS: [&str; 5] = ["low_order_A", "low_order_R", "non_canonical_A", "non_canonical_R", "low_order_residue"];
+const REFUSED_FLAGS: [&str; 5] = [
+    "low_order_A",
+    "low_order_R",
+    "non_canonical_A",
+    "non_canonical_R",
+    "low_order_residue",
+];
 
 fn cases() -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/ed25519-cctv/ed25519vectors.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; the shared test vectors must sit beside the repository", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/ed25519-cctv/ed25519vectors.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; the shared test vectors must sit beside the repository",
+            path.display()
+        )
+    });
     serde_json::from_str::<Vec<Value>>(&text).unwrap()
 }
 
@@ -30,9 +41,17 @@ fn every_case_has_the_outcome_our_rules_predict() {
         let key = PublicKey(bytes("key").try_into().unwrap());
         let sig: [u8; 64] = bytes("sig").try_into().unwrap();
         let msg = case["msg"].as_str().unwrap().as_bytes();
-        let flags: Vec<&str> = case["flags"].as_array().map(|f| f.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let flags: Vec<&str> = case["flags"]
+            .as_array()
+            .map(|f| f.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let expect = !flags.iter().any(|f| REFUSED_FLAGS.contains(f));
-        assert_eq!(key.verify(msg, &sig), expect, "case {} flags {flags:?}", case["number"]);
+        assert_eq!(
+            key.verify(msg, &sig),
+            expect,
+            "case {} flags {flags:?}",
+            case["number"]
+        );
         accepted += usize::from(expect);
     }
     assert_eq!(accepted, 43, "accepted count changed");

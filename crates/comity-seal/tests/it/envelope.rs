@@ -4,7 +4,11 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn pair() -> (comity_seal::NodeSecrets, comity_seal::NodeSecrets, comity_seal::Descriptor) {
+fn pair() -> (
+    comity_seal::NodeSecrets,
+    comity_seal::NodeSecrets,
+    comity_seal::Descriptor,
+) {
     let s = node("sender");
     let r = node("recipient");
     let rd = descriptor(&r, "fr-ocl", "FR", 8443);
@@ -13,8 +17,14 @@ fn pair() -> (comity_seal::NodeSecrets, comity_seal::NodeSecrets, comity_seal::D
 
 fn sealed() -> (Envelope, comity_seal::NodeSecrets, comity_seal::NodeSecrets) {
     let (s, r, rd) = pair();
-    let env = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::PreservationRequest, 1), &preservation(), &mut DetRng::new("e"))
-        .unwrap();
+    let env = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::PreservationRequest, 1),
+        &preservation(),
+        &mut DetRng::new("e"),
+    )
+    .unwrap();
     (env, s, r)
 }
 
@@ -30,7 +40,15 @@ fn seal_open_round_trip_with_each_suite() {
     for suite in Suite::ALL {
         let h = header("dz-moj", "fr-ocl", MessageKind::PreservationRequest, 2);
         let key = r.hpke_public_for(suite);
-        let env = seal_with(&s, suite, &key, h.clone(), &preservation(), &mut DetRng::new("x")).unwrap();
+        let env = seal_with(
+            &s,
+            suite,
+            &key,
+            h.clone(),
+            &preservation(),
+            &mut DetRng::new("x"),
+        )
+        .unwrap();
         assert_eq!(env.suite, suite);
         assert_eq!(env.enc.len(), suite.enc_len());
         let wire = env.to_bytes();
@@ -39,35 +57,90 @@ fn seal_open_round_trip_with_each_suite() {
         let opened = open(&back, &r, &[s.signing_public()]).unwrap();
         assert_eq!(opened.header, h);
         assert_eq!(opened.body, preservation());
-        assert_eq!(opened.body_bytes, serde_json_canonicalizer::to_vec(&preservation().to_json()).unwrap());
-        assert!(s.signing_public().verify(&opened.inner_signed_bytes(), &opened.inner_signature));
+        assert_eq!(
+            opened.body_bytes,
+            serde_json_canonicalizer::to_vec(&preservation().to_json()).unwrap()
+        );
+        assert!(
+            s.signing_public()
+                .verify(&opened.inner_signed_bytes(), &opened.inner_signature)
+        );
     }
     // The descriptor lists X-Wing first, so that is what `seal` picks.
-    let env = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::Note, 3), &note("hi"), &mut DetRng::new("y")).unwrap();
+    let env = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::Note, 3),
+        &note("hi"),
+        &mut DetRng::new("y"),
+    )
+    .unwrap();
     assert_eq!(env.suite, Suite::XWingSha256ChaCha20);
 }
 
 #[test]
 fn seal_skips_suites_it_does_not_know() {
     let (s, r, mut rd) = pair();
-    rd.hpke_keys.insert(0, comity_seal::HpkeKey { suite: "FUTURE-KEM/HKDF-SHA256/AES-256-GCM".into(), key: comity_seal::HpkePublicKey(vec![1; 7]) });
-    rd.hpke_keys.retain(|k| k.suite != Suite::XWingSha256ChaCha20.as_str());
-    let env = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::Note, 3), &note("hi"), &mut DetRng::new("y")).unwrap();
+    rd.hpke_keys.insert(
+        0,
+        comity_seal::HpkeKey {
+            suite: "FUTURE-KEM/HKDF-SHA256/AES-256-GCM".into(),
+            key: comity_seal::HpkePublicKey(vec![1; 7]),
+        },
+    );
+    rd.hpke_keys
+        .retain(|k| k.suite != Suite::XWingSha256ChaCha20.as_str());
+    let env = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::Note, 3),
+        &note("hi"),
+        &mut DetRng::new("y"),
+    )
+    .unwrap();
     assert_eq!(env.suite, Suite::X25519Sha256ChaCha20);
     open(&env, &r, &[s.signing_public()]).unwrap();
     rd.hpke_keys.retain(|k| k.known_suite().is_none());
-    let err = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::Note, 3), &note("hi"), &mut DetRng::new("y")).unwrap_err();
+    let err = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::Note, 3),
+        &note("hi"),
+        &mut DetRng::new("y"),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "seal.unsupported_suite");
 }
 
 #[test]
 fn seal_refuses_mismatched_or_invalid_bodies() {
     let (s, _, rd) = pair();
-    let err = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::PreservationRequest, 1), &note("x"), &mut DetRng::new("e")).unwrap_err();
+    let err = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::PreservationRequest, 1),
+        &note("x"),
+        &mut DetRng::new("e"),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "model.malformed_body");
-    let err = seal(&s, &rd, header("dz-moj", "fr-ocl", MessageKind::Note, 1), &note("  "), &mut DetRng::new("e")).unwrap_err();
+    let err = seal(
+        &s,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::Note, 1),
+        &note("  "),
+        &mut DetRng::new("e"),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "model.invalid_fields");
-    let err = seal(&s, &rd, header("dz-moj", "ma-moj", MessageKind::Note, 1), &note("x"), &mut DetRng::new("e")).unwrap_err();
+    let err = seal(
+        &s,
+        &rd,
+        header("dz-moj", "ma-moj", MessageKind::Note, 1),
+        &note("x"),
+        &mut DetRng::new("e"),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "seal.malformed_envelope");
 }
 
@@ -75,15 +148,26 @@ fn seal_refuses_mismatched_or_invalid_bodies() {
 fn forged_outer_signature_is_refused_before_decryption() {
     let (mut env, s, r) = sealed();
     env.signature[5] ^= 1;
-    assert_eq!(verify_outer(&env, &[s.signing_public()]).unwrap_err().code(), "seal.bad_outer_signature");
-    assert_eq!(open(&env, &r, &[s.signing_public()]).unwrap_err().code(), "seal.bad_outer_signature");
+    assert_eq!(
+        verify_outer(&env, &[s.signing_public()])
+            .unwrap_err()
+            .code(),
+        "seal.bad_outer_signature"
+    );
+    assert_eq!(
+        open(&env, &r, &[s.signing_public()]).unwrap_err().code(),
+        "seal.bad_outer_signature"
+    );
 }
 
 #[test]
 fn altered_header_breaks_the_outer_signature() {
     let (mut env, s, r) = sealed();
     env.header.to = "ma-moj".parse().unwrap();
-    assert_eq!(open(&env, &r, &[s.signing_public()]).unwrap_err().code(), "seal.bad_outer_signature");
+    assert_eq!(
+        open(&env, &r, &[s.signing_public()]).unwrap_err().code(),
+        "seal.bad_outer_signature"
+    );
 }
 
 #[test]
@@ -92,11 +176,21 @@ fn forged_inner_signature_is_refused() {
     // sender's key: the outer check passes, the inner one must not.
     let (s, r, rd) = pair();
     let mallory = node("mallory");
-    let mut env = seal(&mallory, &rd, header("dz-moj", "fr-ocl", MessageKind::Note, 4), &note("hi"), &mut DetRng::new("m")).unwrap();
+    let mut env = seal(
+        &mallory,
+        &rd,
+        header("dz-moj", "fr-ocl", MessageKind::Note, 4),
+        &note("hi"),
+        &mut DetRng::new("m"),
+    )
+    .unwrap();
     env.signer = key_id(&s.signing_public());
     env.signature = raw_sign("sender", &env.outer_signed_bytes());
     verify_outer(&env, &[s.signing_public()]).unwrap();
-    assert_eq!(open(&env, &r, &[s.signing_public()]).unwrap_err().code(), "seal.bad_inner_signature");
+    assert_eq!(
+        open(&env, &r, &[s.signing_public()]).unwrap_err().code(),
+        "seal.bad_inner_signature"
+    );
 }
 
 #[test]
@@ -106,14 +200,22 @@ fn unknown_signer_is_refused() {
     let err = open(&env, &r, &[other]).unwrap_err();
     assert_eq!(err.code(), "seal.unknown_signer");
     assert!(err.to_string().contains("dz-moj"), "{err}");
-    assert_eq!(open(&env, &r, &[]).unwrap_err().code(), "seal.unknown_signer");
+    assert_eq!(
+        open(&env, &r, &[]).unwrap_err().code(),
+        "seal.unknown_signer"
+    );
 }
 
 #[test]
 fn wrong_recipient_key_fails_to_decrypt() {
     let (env, s, _) = sealed();
     let not_recipient = node("someone-else");
-    assert_eq!(open(&env, &not_recipient, &[s.signing_public()]).unwrap_err().code(), "seal.decrypt_failed");
+    assert_eq!(
+        open(&env, &not_recipient, &[s.signing_public()])
+            .unwrap_err()
+            .code(),
+        "seal.decrypt_failed"
+    );
 }
 
 #[test]
@@ -121,7 +223,11 @@ fn truncated_envelopes_are_malformed() {
     let (env, _, _) = sealed();
     let wire = env.to_bytes();
     for cut in [0, 1, 10, wire.len() / 2, wire.len() - 1] {
-        assert_eq!(Envelope::from_bytes(&wire[..cut]).unwrap_err().code(), "seal.malformed_envelope", "cut at {cut}");
+        assert_eq!(
+            Envelope::from_bytes(&wire[..cut]).unwrap_err().code(),
+            "seal.malformed_envelope",
+            "cut at {cut}"
+        );
     }
 }
 
@@ -133,22 +239,38 @@ fn truncated_or_altered_ciphertext_fails() {
         let mut bad = env.clone();
         bad.ciphertext.truncate(env.ciphertext.len() - cut);
         bad.signature = raw_sign("sender", &bad.outer_signed_bytes());
-        assert_eq!(open(&bad, &r, &[s.signing_public()]).unwrap_err().code(), "seal.decrypt_failed");
+        assert_eq!(
+            open(&bad, &r, &[s.signing_public()]).unwrap_err().code(),
+            "seal.decrypt_failed"
+        );
     }
     let mut short = env.clone();
     short.ciphertext.truncate(15);
-    assert_eq!(Envelope::from_bytes(&short.to_bytes()).unwrap_err().code(), "seal.malformed_envelope");
+    assert_eq!(
+        Envelope::from_bytes(&short.to_bytes()).unwrap_err().code(),
+        "seal.malformed_envelope"
+    );
     let mut bad_enc = env.clone();
     bad_enc.enc[0] ^= 0x80;
     bad_enc.signature = raw_sign("sender", &bad_enc.outer_signed_bytes());
-    assert_eq!(open(&bad_enc, &r, &[s.signing_public()]).unwrap_err().code(), "seal.decrypt_failed");
+    assert_eq!(
+        open(&bad_enc, &r, &[s.signing_public()])
+            .unwrap_err()
+            .code(),
+        "seal.decrypt_failed"
+    );
 }
 
 #[test]
 fn header_problems_surface_the_model_code() {
     let (env, _, _) = sealed();
-    let wire = edit_wire(&env, |v| v["header"]["schema"] = (SCHEMA_VERSION + 1).into());
-    assert_eq!(Envelope::from_bytes(&wire).unwrap_err().code(), "model.unsupported_schema");
+    let wire = edit_wire(&env, |v| {
+        v["header"]["schema"] = (SCHEMA_VERSION + 1).into()
+    });
+    assert_eq!(
+        Envelope::from_bytes(&wire).unwrap_err().code(),
+        "model.unsupported_schema"
+    );
     let wire = edit_wire(&env, |v| v["header"]["kind"] = "extradition.request".into());
     let err = Envelope::from_bytes(&wire).unwrap_err();
     assert_eq!(err.code(), "model.unknown_kind");
@@ -159,21 +281,60 @@ fn header_problems_surface_the_model_code() {
 fn strict_parsing_names_the_problem() {
     let (env, _, _) = sealed();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("seal.unsupported_version", edit_wire(&env, |v| v["v"] = 2.into())),
-        ("seal.unsupported_suite", edit_wire(&env, |v| v["suite"] = "DHKEM-P256-HKDF-SHA256/HKDF-SHA256/AES-128-GCM".into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["extra"] = 1.into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| { v.as_object_mut().unwrap().remove("enc"); })),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["enc"] = "AAAA".into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["signature"] = "not base64!".into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["signer"] = "XYZ".into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["v"] = "1".into())),
-        ("seal.malformed_envelope", edit_wire(&env, |v| v["header"]["sent_at"] = "yesterday".into())),
+        (
+            "seal.unsupported_version",
+            edit_wire(&env, |v| v["v"] = 2.into()),
+        ),
+        (
+            "seal.unsupported_suite",
+            edit_wire(&env, |v| {
+                v["suite"] = "DHKEM-P256-HKDF-SHA256/HKDF-SHA256/AES-128-GCM".into()
+            }),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["extra"] = 1.into()),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| {
+                v.as_object_mut().unwrap().remove("enc");
+            }),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["enc"] = "AAAA".into()),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["signature"] = "not base64!".into()),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["signer"] = "XYZ".into()),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["v"] = "1".into()),
+        ),
+        (
+            "seal.malformed_envelope",
+            edit_wire(&env, |v| v["header"]["sent_at"] = "yesterday".into()),
+        ),
         ("seal.malformed_envelope", b"[1,2,3]".to_vec()),
-        ("seal.malformed_envelope", [env.to_bytes(), b" ".to_vec()].concat()),
+        (
+            "seal.malformed_envelope",
+            [env.to_bytes(), b" ".to_vec()].concat(),
+        ),
     ];
     for (code, wire) in cases {
         let err = Envelope::from_bytes(&wire).unwrap_err();
-        assert_eq!(err.code(), code, "{err} for {}", String::from_utf8_lossy(&wire));
+        assert_eq!(
+            err.code(),
+            code,
+            "{err} for {}",
+            String::from_utf8_lossy(&wire)
+        );
     }
 }
 
@@ -192,6 +353,9 @@ fn digest_is_sha256_of_the_wire_bytes() {
     let (env, _, _) = sealed();
     let wire = env.to_bytes();
     use sha2::Digest;
-    assert_eq!(Envelope::digest(&wire).to_vec(), sha2::Sha256::digest(&wire).to_vec());
+    assert_eq!(
+        Envelope::digest(&wire).to_vec(),
+        sha2::Sha256::digest(&wire).to_vec()
+    );
     assert_eq!(SealError::DecryptFailed.code(), "seal.decrypt_failed");
 }

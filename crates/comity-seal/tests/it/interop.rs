@@ -36,21 +36,30 @@ fn python_opens_and_verifies_comity_vectors() {
 #[test]
 fn comity_opens_a_python_made_envelope_and_receipt() {
     let made = python("make");
-    let vector: Value = serde_json::from_str(&std::fs::read_to_string(vector_path(file_name(Suite::X25519Sha256ChaCha20))).unwrap()).unwrap();
+    let vector: Value = serde_json::from_str(
+        &std::fs::read_to_string(vector_path(file_name(Suite::X25519Sha256ChaCha20))).unwrap(),
+    )
+    .unwrap();
     let seeds = |k: &str| hex::decode(vector[k].as_str().unwrap()).unwrap();
     let sender = NodeSecrets::generate(&mut FixedRng(seeds("sender_secret_seeds"), 0));
     let recipient = NodeSecrets::generate(&mut FixedRng(seeds("recipient_secret_seeds"), 0));
 
     let wire = made["envelope"].as_str().unwrap().as_bytes();
     let env = Envelope::from_bytes(wire).unwrap();
-    assert_eq!(env.to_bytes(), wire, "Python's RFC 8785 bytes are Comity's canonical bytes");
+    assert_eq!(
+        env.to_bytes(),
+        wire,
+        "Python's RFC 8785 bytes are Comity's canonical bytes"
+    );
     let opened = open(&env, &recipient, &[sender.signing_public()]).unwrap();
     match &opened.body {
         Body::Note(n) => assert_eq!(n.text, made["body"]["text"].as_str().unwrap()),
         other => panic!("unexpected body {other:?}"),
     }
     let receipt = Receipt::from_bytes(made["receipt"].as_str().unwrap().as_bytes()).unwrap();
-    receipt.verify(&[recipient.signing_public()], &Envelope::digest(wire)).unwrap();
+    receipt
+        .verify(&[recipient.signing_public()], &Envelope::digest(wire))
+        .unwrap();
     assert_eq!(receipt.log_index, Some(3));
     assert_eq!(receipt.message, env.header.id);
 }

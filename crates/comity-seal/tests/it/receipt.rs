@@ -24,7 +24,15 @@ fn round_trip_and_verify() {
     let back = Receipt::from_bytes(&rc.to_bytes()).unwrap();
     assert_eq!(back, rc);
     back.verify(&[r.signing_public()], &digest).unwrap();
-    let with_index = Receipt::sign(&r, rc.message, digest, rc.from.clone(), rc.to.clone(), rc.received_at, Some(41));
+    let with_index = Receipt::sign(
+        &r,
+        rc.message,
+        digest,
+        rc.from.clone(),
+        rc.to.clone(),
+        rc.received_at,
+        Some(41),
+    );
     let back = Receipt::from_bytes(&with_index.to_bytes()).unwrap();
     assert_eq!(back.log_index, Some(41));
     back.verify(&[r.signing_public()], &digest).unwrap();
@@ -35,19 +43,44 @@ fn refusals() {
     let (rc, digest, r) = receipt();
     let mut other = digest;
     other[0] ^= 1;
-    assert_eq!(rc.verify(&[r.signing_public()], &other).unwrap_err().code(), "seal.receipt_mismatch");
-    assert_eq!(rc.verify(&[node("x").signing_public()], &digest).unwrap_err().code(), "seal.unknown_signer");
+    assert_eq!(
+        rc.verify(&[r.signing_public()], &other).unwrap_err().code(),
+        "seal.receipt_mismatch"
+    );
+    assert_eq!(
+        rc.verify(&[node("x").signing_public()], &digest)
+            .unwrap_err()
+            .code(),
+        "seal.unknown_signer"
+    );
     let mut later = rc.clone();
     later.received_at = ts(9_999);
-    assert_eq!(later.verify(&[r.signing_public()], &digest).unwrap_err().code(), "seal.bad_receipt_signature");
+    assert_eq!(
+        later
+            .verify(&[r.signing_public()], &digest)
+            .unwrap_err()
+            .code(),
+        "seal.bad_receipt_signature"
+    );
     let mut v: Value = serde_json::from_slice(&rc.to_bytes()).unwrap();
     v["log_index"] = (-1).into();
     let bytes = serde_json_canonicalizer::to_vec(&v).unwrap();
-    assert_eq!(Receipt::from_bytes(&bytes).unwrap_err().code(), "seal.malformed_receipt");
+    assert_eq!(
+        Receipt::from_bytes(&bytes).unwrap_err().code(),
+        "seal.malformed_receipt"
+    );
     v["log_index"] = Value::Null;
     v["v"] = 2.into();
     let bytes = serde_json_canonicalizer::to_vec(&v).unwrap();
-    assert_eq!(Receipt::from_bytes(&bytes).unwrap_err().code(), "seal.unsupported_version");
+    assert_eq!(
+        Receipt::from_bytes(&bytes).unwrap_err().code(),
+        "seal.unsupported_version"
+    );
     let wire = rc.to_bytes();
-    assert_eq!(Receipt::from_bytes(&wire[..wire.len() - 2]).unwrap_err().code(), "seal.malformed_receipt");
+    assert_eq!(
+        Receipt::from_bytes(&wire[..wire.len() - 2])
+            .unwrap_err()
+            .code(),
+        "seal.malformed_receipt"
+    );
 }

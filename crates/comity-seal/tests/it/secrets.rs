@@ -22,26 +22,56 @@ fn round_trip_keeps_every_key() {
 fn wrong_passphrase_and_tampering_are_refused() {
     let n = node("a");
     let file = n.encrypt("correct horse", KdfParams::TEST, &mut DetRng::new("salt"));
-    assert_eq!(NodeSecrets::decrypt(&file, "wrong horse").unwrap_err().code(), "seal.wrong_passphrase");
+    assert_eq!(
+        NodeSecrets::decrypt(&file, "wrong horse")
+            .unwrap_err()
+            .code(),
+        "seal.wrong_passphrase"
+    );
     // Lowering the cost in the file changes the derived key and the associated data.
     let mut v: Value = serde_json::from_slice(&file).unwrap();
     v["kdf"]["t_cost"] = 2.into();
     let edited = serde_json_canonicalizer::to_vec(&v).unwrap();
-    assert_eq!(NodeSecrets::decrypt(&edited, "correct horse").unwrap_err().code(), "seal.wrong_passphrase");
+    assert_eq!(
+        NodeSecrets::decrypt(&edited, "correct horse")
+            .unwrap_err()
+            .code(),
+        "seal.wrong_passphrase"
+    );
     v["kdf"]["m_cost_kib"] = (8u64 * 1024 * 1024).into();
     let edited = serde_json_canonicalizer::to_vec(&v).unwrap();
-    assert_eq!(NodeSecrets::decrypt(&edited, "correct horse").unwrap_err().code(), "seal.bad_secrets_file");
-    assert_eq!(NodeSecrets::decrypt(b"{}", "x").unwrap_err().code(), "seal.bad_secrets_file");
-    assert_eq!(NodeSecrets::decrypt(b"", "x").unwrap_err().code(), "seal.bad_secrets_file");
+    assert_eq!(
+        NodeSecrets::decrypt(&edited, "correct horse")
+            .unwrap_err()
+            .code(),
+        "seal.bad_secrets_file"
+    );
+    assert_eq!(
+        NodeSecrets::decrypt(b"{}", "x").unwrap_err().code(),
+        "seal.bad_secrets_file"
+    );
+    assert_eq!(
+        NodeSecrets::decrypt(b"", "x").unwrap_err().code(),
+        "seal.bad_secrets_file"
+    );
 }
 
 #[test]
 fn a_root_file_is_not_a_node_file() {
     let root = FederationRoot::generate(&mut DetRng::new("root"));
     let file = root.encrypt("pw", KdfParams::TEST, &mut DetRng::new("salt"));
-    assert_eq!(FederationRoot::decrypt(&file, "pw").unwrap().public(), root.public());
-    assert_eq!(FederationRoot::decrypt(&file, "nope").unwrap_err().code(), "seal.wrong_passphrase");
-    assert_eq!(NodeSecrets::decrypt(&file, "pw").unwrap_err().code(), "seal.bad_secrets_file");
+    assert_eq!(
+        FederationRoot::decrypt(&file, "pw").unwrap().public(),
+        root.public()
+    );
+    assert_eq!(
+        FederationRoot::decrypt(&file, "nope").unwrap_err().code(),
+        "seal.wrong_passphrase"
+    );
+    assert_eq!(
+        NodeSecrets::decrypt(&file, "pw").unwrap_err().code(),
+        "seal.bad_secrets_file"
+    );
 }
 
 #[test]

@@ -2,7 +2,9 @@
 
 use std::convert::Infallible;
 
-use comity_model::{Body, Handling, Header, MessageId, MessageKind, Note, PreservationRequest, Timestamp};
+use comity_model::{
+    Body, Handling, Header, MessageId, MessageKind, Note, PreservationRequest, Timestamp,
+};
 use comity_seal::rand_core::{TryCryptoRng, TryRng};
 use comity_seal::{Descriptor, NodeSecrets};
 use ed25519_dalek::{Signer, SigningKey};
@@ -17,7 +19,11 @@ pub struct DetRng {
 
 impl DetRng {
     pub fn new(label: &str) -> Self {
-        Self { label: label.as_bytes().to_vec(), counter: 0, buf: Vec::new() }
+        Self {
+            label: label.as_bytes().to_vec(),
+            counter: 0,
+            buf: Vec::new(),
+        }
     }
 
     pub fn take(&mut self, n: usize) -> Vec<u8> {
@@ -140,7 +146,9 @@ pub fn header(from: &str, to: &str, kind: MessageKind, n: u8) -> Header {
 }
 
 pub fn note(text: &str) -> Body {
-    Body::Note(Note { text: text.to_owned() })
+    Body::Note(Note {
+        text: text.to_owned(),
+    })
 }
 
 pub fn preservation() -> Body {

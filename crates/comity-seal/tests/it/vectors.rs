@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 pub fn vector_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name)
 }
 
 pub fn file_name(suite: Suite) -> &'static str {
@@ -39,8 +41,15 @@ fn generate(suite: Suite) -> Value {
     assert_eq!(h.schema, SCHEMA_VERSION);
     h.in_reply_to = None;
     let body = preservation();
-    let env = seal_with(&sender, suite, &recipient.hpke_public_for(suite), h.clone(), &body, &mut FixedRng(hpke_randomness.clone(), 0))
-        .unwrap();
+    let env = seal_with(
+        &sender,
+        suite,
+        &recipient.hpke_public_for(suite),
+        h.clone(),
+        &body,
+        &mut FixedRng(hpke_randomness.clone(), 0),
+    )
+    .unwrap();
     let wire = env.to_bytes();
     let opened = open(&env, &recipient, &[sender.signing_public()]).unwrap();
     let plaintext = serde_json_canonicalizer::to_vec(&json!({
@@ -49,7 +58,11 @@ fn generate(suite: Suite) -> Value {
     }))
     .unwrap();
     let receipt = Receipt::for_envelope(&recipient, &h, &wire, ts(1_234), Some(7));
-    let descriptor = SignedDescriptor::sign(descriptor(&recipient, "fr-ocl", "FR", 8443), &recipient, None);
+    let descriptor = SignedDescriptor::sign(
+        descriptor(&recipient, "fr-ocl", "FR", 8443),
+        &recipient,
+        None,
+    );
 
     json!({
         "description": "Comity wire format v1 golden vector; docs/protocol.md explains every field.",
@@ -83,8 +96,12 @@ fn golden_vectors_match() {
         if regen {
             std::fs::write(&path, &expected).unwrap();
         }
-        let stored = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}; run COMITY_REGEN_VECTORS=1 cargo test -p comity-seal vectors", path.display()));
+        let stored = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run COMITY_REGEN_VECTORS=1 cargo test -p comity-seal vectors",
+                path.display()
+            )
+        });
         assert!(
             stored == expected,
             "{} differs from what this build produces: the wire format changed. If intended, bump the \
@@ -97,18 +114,24 @@ fn golden_vectors_match() {
 #[test]
 fn stored_vectors_open_and_verify() {
     for suite in Suite::ALL {
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(vector_path(file_name(suite))).unwrap()).unwrap();
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(vector_path(file_name(suite))).unwrap())
+                .unwrap();
         let seeds = hex::decode(v["recipient_secret_seeds"].as_str().unwrap()).unwrap();
         let recipient = NodeSecrets::generate(&mut FixedRng(seeds, 0));
-        let sender_key: comity_seal::PublicKey = v["sender_signing_key"].as_str().unwrap().parse().unwrap();
+        let sender_key: comity_seal::PublicKey =
+            v["sender_signing_key"].as_str().unwrap().parse().unwrap();
         let wire = v["envelope"].as_str().unwrap().as_bytes();
         let env = Envelope::from_bytes(wire).unwrap();
         assert_eq!(env.suite, suite);
         let opened = open(&env, &recipient, &[sender_key]).unwrap();
         assert_eq!(opened.body, preservation());
         let receipt = Receipt::from_bytes(v["receipt"].as_str().unwrap().as_bytes()).unwrap();
-        receipt.verify(&[recipient.signing_public()], &Envelope::digest(wire)).unwrap();
+        receipt
+            .verify(&[recipient.signing_public()], &Envelope::digest(wire))
+            .unwrap();
         assert_eq!(hex::encode(Envelope::digest(wire)), v["digest"]);
-        SignedDescriptor::from_json(v["recipient_descriptor"].as_str().unwrap().as_bytes()).unwrap();
+        SignedDescriptor::from_json(v["recipient_descriptor"].as_str().unwrap().as_bytes())
+            .unwrap();
     }
 }

