@@ -1,1 +1,19 @@
-//! Placeholder: this crate's room is being built (see ARCHITECTURE.md).
+//! Persistence for a Comity node.
+//!
+//! The only crate that knows SQL. Every query is written once and runs on both back-ends:
+//! SQLite (the embedded default, WAL with `synchronous=FULL` so an acknowledged write survives a
+//! power cut) and PostgreSQL (chosen by a `postgres://` URL, for several node processes sharing
+//! one database). Times are Unix milliseconds; envelope and receipt bytes are stored verbatim.
+
+mod error;
+mod inbox;
+mod outbox;
+mod peers;
+mod pool;
+mod rejections;
+mod rows;
+
+pub use error::StoreError;
+pub use inbox::InboundOutcome;
+pub use pool::Store;
+pub use rows::{DeliveryState, Inbound, NewInbound, NewOutbound, Outbound, PeerHealth, Rejection};

@@ -1,0 +1,93 @@
+use crate::pool::on_pool;
+use crate::{Inbound, NewInbound, Store, StoreError};
+
+/// What happened to one inbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundOutcome {
+    /// Stored now, for the first time.
+    Accepted,
+    /// The same bytes were accepted before; answer with the receipt given then.
+    Duplicate { receipt: Vec<u8> },
+    /// The id was accepted before with other content.
+    Replay,
+}
+
+const COLUMNS: &str =
+    "seq, id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
+
+impl Store {
+    /// The digest and receipt of an already accepted message, if any.
+    pub async fn inbound_receipt(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let sql = "SELECT digest, receipt FROM inbox WHERE id = $1";
+        let row = on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// Stores a batch of checked messages in one transaction. Each message is stored at most once:
+    /// a repeat with the same digest is a duplicate, with another digest a replay.
+    pub async fn accept_inbound(&self, messages: &[NewInbound]) -> Result<Vec<InboundOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(messages.len());
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for m in messages {
+                let existing: Option<(Vec<u8>, Vec<u8>)> =
+                    sqlx::query_as("SELECT digest, receipt FROM inbox WHERE id = $1")
+                        .bind(&m.id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let outcome = match existing {
+                    Some((digest, receipt)) if digest == m.digest => InboundOutcome::Duplicate { receipt },
+                    Some(_) => InboundOutcome::Replay,
+                    None => {
+                        sqlx::query(
+                            "INSERT INTO inbox (id, peer, conversation, in_reply_to, kind, sent_at, received_at, \
+                             envelope, digest, body, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                        )
+                        .bind(&m.id)
+                        .bind(&m.peer)
+                        .bind(&m.conversation)
+                        .bind(&m.in_reply_to)
+                        .bind(&m.kind)
+                        .bind(m.sent_at)
+                        .bind(m.received_at)
+                        .bind(&m.envelope)
+                        .bind(&m.digest)
+                        .bind(&m.body)
+                        .bind(&m.receipt)
+                        .execute(&mut *tx)
+                        .await?;
+                        InboundOutcome::Accepted
+                    }
+                };
+                outcomes.push(outcome);
+            }
+            tx.commit().await?;
+        });
+        Ok(outcomes)
+    }
+
+    /// Newest first.
+    pub async fn list_inbox(&self, limit: i64) -> Result<Vec<Inbound>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM inbox ORDER BY seq DESC LIMIT $1");
+        let rows = on_pool!(self, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?);
+        Ok(rows)
+    }
+
+    pub async fn get_inbound(&self, id: &str) -> Result<Option<Inbound>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM inbox WHERE id = $1");
+        let row = on_pool!(self, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?);
+        Ok(row)
+    }
+
+    /// Messages of one conversation in the order they were accepted.
+    pub async fn inbox_conversation(&self, conversation: &str) -> Result<Vec<Inbound>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM inbox WHERE conversation = $1 ORDER BY seq");
+        let rows = on_pool!(self, pool => sqlx::query_as(&sql).bind(conversation).fetch_all(pool).await?);
+        Ok(rows)
+    }
+
+    pub async fn inbox_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_pool!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM inbox").fetch_one(pool).await?);
+        Ok(n)
+    }
+}
