@@ -1,6 +1,8 @@
 """Independent implementation of Comity wire format v1 (docs/protocol.md), for interop tests.
 
-Built only on Python's `cryptography` (Ed25519, X25519), `pyhpke` (RFC 9180) and `rfc8785` (JCS).
+Built only on Python's `cryptography` (Ed25519, X25519, HKDF, ChaCha20-Poly1305, ML-KEM), `pyhpke`
+(RFC 9180, for the DHKEM-X25519 suite), `xwing-kem` (the X-Wing KEM) and `rfc8785` (JCS). For the
+X-Wing suite the RFC 9180 key schedule (mode base, HKDF-SHA256, ChaCha20Poly1305) is written out here.
 
     python3 comity_interop.py verify VECTOR.json   # checks a Comity-made envelope, receipt, descriptor
     python3 comity_interop.py make VECTOR.json     # prints a Python-made envelope and receipt as JSON
@@ -8,6 +10,7 @@ Built only on Python's `cryptography` (Ed25519, X25519), `pyhpke` (RFC 9180) and
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import struct
@@ -17,6 +20,11 @@ try:
     import rfc8785
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    import xwing_kem
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
     from pyhpke import AEADId, CipherSuite, KDFId, KEMId, KEMKey
 except ImportError as e:
@@ -29,8 +37,10 @@ INNER = b"comity/v1/message"
 RECEIPT = b"comity/v1/receipt"
 DESCRIPTOR = b"comity/v1/descriptor"
 INFO = b"comity/v1/envelope"
-SUITE_NAME = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20Poly1305"
+X25519_SUITE = "DHKEM-X25519-HKDF-SHA256/HKDF-SHA256/ChaCha20Poly1305"
+XWING_SUITE = "X-Wing/HKDF-SHA256/ChaCha20Poly1305"
 SUITE = CipherSuite.new(KEMId.DHKEM_X25519_HKDF_SHA256, KDFId.HKDF_SHA256, AEADId.CHACHA20_POLY1305)
+XWING_KEM_ID, HKDF_SHA256_ID, CHACHA20POLY1305_ID = 0x647A, 0x0001, 0x0003
 
 
 def tbs(context, *parts):
@@ -72,9 +82,59 @@ class Node:
         self.signing = Ed25519PrivateKey.from_private_bytes(seeds[0:32])
         self.x25519 = X25519PrivateKey.from_private_bytes(seeds[32:64])
         self.signing_public = ed_public(self.signing)
+        # X-Wing: SHAKE256(seed) gives the ML-KEM-768 seed (d || z, 64 bytes), then the X25519 secret.
+        expanded = hashlib.shake_256(seeds[64:96]).digest(96)
+        self.xwing_secret = expanded[:64] + expanded[64:96]
+        pk_m = mlkem.MLKEM768PrivateKey.from_seed_bytes(expanded[:64]).public_key().public_bytes_raw()
+        pk_x = X25519PrivateKey.from_private_bytes(expanded[64:96]).public_key().public_bytes_raw()
+        self.xwing_public = pk_m + pk_x
 
-    def hpke_public(self):
+    def hpke_public(self, suite=X25519_SUITE):
+        if suite == XWING_SUITE:
+            return self.xwing_public
         return self.x25519.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def hkdf_extract(salt, ikm):
+    return hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+
+
+def hkdf_expand(prk, info, length):
+    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(prk)
+
+
+def xwing_key_schedule(shared_secret, info):
+    """RFC 9180 section 5.1, mode base, for KEM X-Wing, HKDF-SHA256, ChaCha20Poly1305."""
+    suite_id = b"HPKE" + struct.pack(">HHH", XWING_KEM_ID, HKDF_SHA256_ID, CHACHA20POLY1305_ID)
+
+    def extract(salt, label, ikm):
+        return hkdf_extract(salt, b"HPKE-v1" + suite_id + label + ikm)
+
+    def expand(prk, label, ctx, length):
+        return hkdf_expand(prk, struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + ctx, length)
+
+    context = b"\x00" + extract(b"", b"psk_id_hash", b"") + extract(b"", b"info_hash", info)
+    secret = extract(shared_secret, b"secret", b"")
+    return expand(secret, b"key", context, 32), expand(secret, b"base_nonce", context, 12)
+
+
+def hpke_open(suite, recipient, enc, ct, aad):
+    if suite == XWING_SUITE:
+        ss = xwing_kem.decapsulate(enc, recipient.xwing_secret, prefer_backend="cryptography")
+        key, nonce = xwing_key_schedule(ss, INFO)
+        return ChaCha20Poly1305(key).decrypt(nonce, ct, aad)
+    skr = KEMKey.from_pyca_cryptography_key(recipient.x25519)
+    return SUITE.create_recipient_context(enc, skr, info=INFO).open(ct, aad=aad)
+
+
+def hpke_seal(suite, recipient, plaintext, aad):
+    if suite == XWING_SUITE:
+        ss, enc = xwing_kem.encapsulate(recipient.xwing_public, prefer_backend="cryptography")
+        key, nonce = xwing_key_schedule(ss, INFO)
+        return enc, ChaCha20Poly1305(key).encrypt(nonce, plaintext, aad)
+    pkr = SUITE.kem.deserialize_public_key(recipient.hpke_public())
+    enc, ctx = SUITE.create_sender_context(pkr, info=INFO)
+    return enc, ctx.seal(plaintext, aad=aad)
 
 
 def verify(public, message, signature):
@@ -84,14 +144,13 @@ def verify(public, message, signature):
 def check_envelope(wire, recipient, sender_public):
     env = canonical(wire)
     assert set(env) == {"v", "header", "suite", "signer", "enc", "ciphertext", "signature"}, env.keys()
-    assert env["v"] == 1 and env["suite"] == SUITE_NAME
+    assert env["v"] == 1 and env["suite"] in (X25519_SUITE, XWING_SUITE)
     assert env["signer"] == key_id(sender_public)
     header = rfc8785.dumps(env["header"])
     enc, ct = unb64(env["enc"]), unb64(env["ciphertext"])
     outer = tbs(OUTER, header, env["suite"].encode(), env["signer"].encode(), enc, ct)
     verify(sender_public, outer, unb64(env["signature"]))
-    skr = KEMKey.from_pyca_cryptography_key(recipient.x25519)
-    plaintext = SUITE.create_recipient_context(enc, skr, info=INFO).open(ct, aad=header)
+    plaintext = hpke_open(env["suite"], recipient, enc, ct, header)
     inner = canonical(plaintext)
     assert set(inner) == {"body", "signature"}
     body = rfc8785.dumps(inner["body"])
@@ -113,19 +172,26 @@ def cmd_verify(vector):
     checks = []
     sender, recipient = Node(vector["sender_secret_seeds"]), Node(vector["recipient_secret_seeds"])
     assert b64(sender.signing_public) == vector["sender_signing_key"]
-    assert b64(recipient.hpke_public()) == vector["recipient_hpke_key"]
+    suite = vector["suite"]
+    assert b64(recipient.hpke_public(suite)) == vector["recipient_hpke_key"]
     checks.append("keys derived from the seeds match")
     wire = vector["envelope"].encode()
     env, header, body, plaintext, enc, ct = check_envelope(wire, recipient, sender.signing_public)
     assert header.decode() == vector["header_jcs"] and body.decode() == vector["body_jcs"]
     assert plaintext.decode() == vector["plaintext"]
     checks.append("envelope: canonical JSON, outer signature, HPKE open, inner signature")
-    # Re-encrypt with the vector's ephemeral randomness: pyhpke must produce the same bytes.
-    eks = SUITE.kem.derive_key_pair(bytes.fromhex(vector["hpke_randomness"])[:32])
-    pkr = SUITE.kem.deserialize_public_key(recipient.hpke_public())
-    enc2, ctx = SUITE.create_sender_context(pkr, info=INFO, eks=eks)
-    assert enc2 == enc and ctx.seal(plaintext, aad=header) == ct
-    checks.append("HPKE: same enc and ciphertext from the same ephemeral randomness")
+    if suite == X25519_SUITE:
+        # Re-encrypt with the vector's ephemeral randomness: pyhpke must produce the same bytes.
+        eks = SUITE.kem.derive_key_pair(bytes.fromhex(vector["hpke_randomness"])[:32])
+        pkr = SUITE.kem.deserialize_public_key(recipient.hpke_public())
+        enc2, ctx = SUITE.create_sender_context(pkr, info=INFO, eks=eks)
+        assert enc2 == enc and ctx.seal(plaintext, aad=header) == ct
+        checks.append("HPKE: same enc and ciphertext from the same ephemeral randomness")
+    else:
+        # No Python ML-KEM offers seeded encapsulation; re-seal the plaintext with a fresh one instead.
+        enc2, ct2 = hpke_seal(suite, recipient, plaintext, header)
+        assert hpke_open(suite, recipient, enc2, ct2, header) == plaintext
+        checks.append("HPKE: X-Wing key schedule round trip")
     assert hashlib.sha256(wire).hexdigest() == vector["digest"]
     receipt = check_receipt(vector["receipt"].encode(), recipient.signing_public, wire)
     assert receipt["message"] == env["header"]["id"] and receipt["from"] == env["header"]["to"]
@@ -170,13 +236,12 @@ def cmd_make(vector):
     header_jcs, body_jcs = rfc8785.dumps(header), rfc8785.dumps(body)
     inner = sender.signing.sign(tbs(INNER, header_jcs, body_jcs))
     plaintext = rfc8785.dumps({"body": body, "signature": b64(inner)})
-    pkr = SUITE.kem.deserialize_public_key(recipient.hpke_public())
-    enc, ctx = SUITE.create_sender_context(pkr, info=INFO)
-    ct = ctx.seal(plaintext, aad=header_jcs)
+    suite = vector["suite"]
+    enc, ct = hpke_seal(suite, recipient, plaintext, header_jcs)
     signer = key_id(sender.signing_public)
-    outer = sender.signing.sign(tbs(OUTER, header_jcs, SUITE_NAME.encode(), signer.encode(), enc, ct))
+    outer = sender.signing.sign(tbs(OUTER, header_jcs, suite.encode(), signer.encode(), enc, ct))
     envelope = rfc8785.dumps({
-        "v": 1, "header": header, "suite": SUITE_NAME, "signer": signer,
+        "v": 1, "header": header, "suite": suite, "signer": signer,
         "enc": b64(enc), "ciphertext": b64(ct), "signature": b64(outer),
     })
     unsigned = {

@@ -1,4 +1,5 @@
-//! Comity against an independent implementation: Python `cryptography`, `pyhpke` and `rfc8785`
+//! Comity against an independent implementation: Python `cryptography`, `pyhpke`, `xwing-kem` and
+//! `rfc8785`
 //! (tests/interop/comity_interop.py). Missing packages fail the test with the pip command.
 
 use std::path::PathBuf;
@@ -11,15 +12,15 @@ use serde_json::Value;
 use crate::support::FixedRng;
 use crate::vectors::{file_name, vector_path};
 
-fn python(mode: &str) -> Value {
+fn python(mode: &str, suite: Suite) -> Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/comity_interop.py");
-    let vector = vector_path(file_name(Suite::X25519Sha256ChaCha20));
+    let vector = vector_path(file_name(suite));
     let out = Command::new("python3").arg(&script).arg(mode).arg(&vector).output().unwrap_or_else(|e| {
         panic!("cannot run python3 ({e}); install Python 3, then: pip install -r crates/comity-seal/tests/requirements.txt")
     });
     assert!(
         out.status.success(),
-        "python interop `{mode}` failed:\n{}\n{}",
+        "python interop `{mode}` {suite} failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -28,24 +29,32 @@ fn python(mode: &str) -> Value {
 
 #[test]
 fn python_opens_and_verifies_comity_vectors() {
-    let report = python("verify");
-    assert_eq!(report["ok"], true);
-    assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report}");
+    for suite in Suite::ALL {
+        let report = python("verify", suite);
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report}");
+    }
 }
 
 #[test]
 fn comity_opens_a_python_made_envelope_and_receipt() {
-    let made = python("make");
-    let vector: Value = serde_json::from_str(
-        &std::fs::read_to_string(vector_path(file_name(Suite::X25519Sha256ChaCha20))).unwrap(),
-    )
-    .unwrap();
+    for suite in Suite::ALL {
+        python_made(suite);
+    }
+}
+
+fn python_made(suite: Suite) {
+    let made = python("make", suite);
+    let vector: Value =
+        serde_json::from_str(&std::fs::read_to_string(vector_path(file_name(suite))).unwrap())
+            .unwrap();
     let seeds = |k: &str| hex::decode(vector[k].as_str().unwrap()).unwrap();
     let sender = NodeSecrets::generate(&mut FixedRng(seeds("sender_secret_seeds"), 0));
     let recipient = NodeSecrets::generate(&mut FixedRng(seeds("recipient_secret_seeds"), 0));
 
     let wire = made["envelope"].as_str().unwrap().as_bytes();
     let env = Envelope::from_bytes(wire).unwrap();
+    assert_eq!(env.suite, suite);
     assert_eq!(
         env.to_bytes(),
         wire,
