@@ -90,3 +90,19 @@ proptest! {
         prop_assert!(refused, "flipping receipt byte {} by {:#x} was accepted", i, xor);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Every parser of outside input answers arbitrary bytes with a typed error, never a panic.
+    #[test]
+    fn parsers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), json in "\\{\"v\":1[ -~]{0,200}\\}") {
+        for input in [bytes.as_slice(), json.as_bytes()] {
+            let _ = Envelope::from_bytes(input).map(|e| e.to_bytes());
+            let _ = Receipt::from_bytes(input).map(|r| r.to_bytes());
+            let _ = comity_seal::SignedDescriptor::from_json(input);
+            let _ = comity_seal::SignedTrustList::from_json(input);
+            prop_assert!(NodeSecrets::decrypt(input, "pw").is_err());
+        }
+    }
+}
