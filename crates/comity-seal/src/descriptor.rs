@@ -219,3 +219,30 @@ impl SignedDescriptor {
         Ok(signed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::valid_endpoint;
+
+    #[test]
+    fn endpoints() {
+        for ok in [
+            "https://dz-moj.example:443",
+            "https://127.0.0.1:8443",
+            "https://[::1]:9000",
+        ] {
+            assert!(valid_endpoint(ok), "{ok}");
+        }
+        for bad in [
+            "http://a:1",
+            "https://a",
+            "https://a:0",
+            "https://a:080",
+            "https://a:70000",
+            "https://:1",
+            "https://a b:1",
+        ] {
+            assert!(!valid_endpoint(bad), "{bad}");
+        }
+    }
+}

@@ -145,3 +145,40 @@ pub(crate) mod base64_bytes {
         T::try_from(bytes).map_err(|_| serde::de::Error::custom(format!("wrong length {len}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tbs_is_length_prefixed() {
+        assert_eq!(tbs("c", &[b"ab", b""]), b"c\0\0\0\0\x02ab\0\0\0\0".to_vec());
+        assert_ne!(tbs("c", &[b"ab", b"c"]), tbs("c", &[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn base64_is_strict() {
+        assert_eq!(unb64("AAE="), Some(vec![0, 1]));
+        for bad in ["AAE", "AAF=", "AA E=", "AAE=\n", "AA-_"] {
+            assert_eq!(unb64(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn canonical_only() {
+        assert!(parse_canonical(br#"{"a":1,"b":[true,null]}"#, "x").is_ok());
+        for bad in [
+            &br#"{"b":1,"a":1}"#[..],
+            br#"{"a":1,"a":1}"#,
+            br#"{"a": 1}"#,
+            br#"{"a":1.0}"#,
+            br#"{"a":"\u0041"}"#,
+        ] {
+            assert!(
+                parse_canonical(bad, "x").is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}
