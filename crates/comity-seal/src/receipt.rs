@@ -131,6 +131,24 @@ impl Receipt {
         }
     }
 
+    /// Everything a sender checks on the receipt for the envelope it sent as `wire_bytes`: the
+    /// digest, the message id, that it comes from the addressee and is meant for the sender, and
+    /// the signature.
+    pub fn verify_for(
+        &self,
+        header: &Header,
+        wire_bytes: &[u8],
+        recipient_keys: &[PublicKey],
+    ) -> Result<(), SealError> {
+        if self.message != header.id || self.from != header.to || self.to != header.from {
+            return Err(SealError::ReceiptMismatch(format!(
+                "receipt for message {} from {} to {} does not answer message {} from {} to {}",
+                self.message, self.from, self.to, header.id, header.from, header.to
+            )));
+        }
+        self.verify(recipient_keys, &Envelope::digest(wire_bytes))
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut value = self.unsigned_value();
         value["signature"] = b64(&self.signature).into();

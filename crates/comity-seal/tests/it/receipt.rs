@@ -4,6 +4,53 @@ use serde_json::Value;
 
 use crate::support::*;
 
+#[test]
+fn verify_for_checks_the_addressing_too() {
+    let s = node("sender");
+    let r = node("recipient");
+    let rd = descriptor(&r, "fr-ocl", "FR", 8443);
+    let h = header("dz-moj", "fr-ocl", MessageKind::Note, 1);
+    let wire = seal(&s, &rd, h.clone(), &note("hello"), &mut DetRng::new("e"))
+        .unwrap()
+        .to_bytes();
+    let keys = [r.signing_public()];
+    let good = Receipt::for_envelope(&r, &h, &wire, ts(500), None);
+    good.verify_for(&h, &wire, &keys).unwrap();
+    let other = header("dz-moj", "fr-ocl", MessageKind::Note, 2);
+    let mut wrong_id = Receipt::sign(
+        &r,
+        other.id,
+        Envelope::digest(&wire),
+        h.to.clone(),
+        h.from.clone(),
+        ts(500),
+        None,
+    );
+    assert_eq!(
+        wrong_id.verify_for(&h, &wire, &keys).unwrap_err().code(),
+        "seal.receipt_mismatch"
+    );
+    wrong_id = Receipt::sign(
+        &r,
+        h.id,
+        Envelope::digest(&wire),
+        h.from.clone(),
+        h.to.clone(),
+        ts(500),
+        None,
+    );
+    assert_eq!(
+        wrong_id.verify_for(&h, &wire, &keys).unwrap_err().code(),
+        "seal.receipt_mismatch"
+    );
+    let mut other_wire = wire.clone();
+    other_wire.push(b' ');
+    assert_eq!(
+        good.verify_for(&h, &other_wire, &keys).unwrap_err().code(),
+        "seal.receipt_mismatch"
+    );
+}
+
 fn receipt() -> (Receipt, [u8; 32], comity_seal::NodeSecrets) {
     let s = node("sender");
     let r = node("recipient");
