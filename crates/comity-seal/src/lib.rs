@@ -11,7 +11,8 @@
 //! let secrets = comity_seal::NodeSecrets::generate(&mut rng);
 //! ```
 //!
-//! or with `rand` 0.10: `let mut rng = rand::rng();`.
+//! or with `rand` 0.10: `let mut rng = rand::rng();` (`rand` 0.9 implements an older `rand_core`
+//! and does not fit).
 //!
 //! Signature verification follows the strict Ed25519 rules of `docs/protocol.md`.
 
