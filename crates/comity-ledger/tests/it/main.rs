@@ -1,5 +1,6 @@
 //! Integration tests of comity-ledger (one binary; modules by topic).
 
+mod bundle;
 mod c2sp;
 mod entry;
 mod faults;
