@@ -168,7 +168,7 @@ impl LawPacks {
             )));
             let mut reservations = Vec::new();
             for r in t.reservations.iter().filter(|r| {
-                (r.state == q.requested || r.state == q.requesting)
+                (r.state == q.requested || (r.state == q.requesting && r.effect == Effect::ExcludeMeasure))
                     && r.measures.contains(&q.measure)
                     && r.from.or(t.party(r.state).and_then(|p| p.in_force)).is_none_or(|d| d <= q.date)
             }) {

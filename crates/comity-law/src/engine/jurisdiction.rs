@@ -106,6 +106,9 @@ impl LawPacks {
         if conflict {
             for t in &self.treaties {
                 let Some(tj) = &t.jurisdiction else { continue };
+                if !q.offences.iter().all(|o| tj.offences.as_ref().is_none_or(|l| l.contains(o))) {
+                    continue;
+                }
                 let bound: Vec<State> = claims.iter().map(|c| c.state).filter(|s| t.in_force_for(*s, q.date)).collect();
                 if bound.len() < 2 {
                     continue;

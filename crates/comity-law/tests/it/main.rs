@@ -1,2 +1,3 @@
-mod support;
+mod cases;
 mod shipped;
+mod support;
