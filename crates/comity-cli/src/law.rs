@@ -54,27 +54,36 @@ pub fn run(cmd: LawCommand) -> anyhow::Result<ExitCode> {
             let text = match file.as_deref() {
                 None => read_stdin()?,
                 Some(p) if p == Path::new("-") => read_stdin()?,
-                Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+                Some(p) => std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?,
             };
-            let (value, code) = match packs.eval_json(&text) {
-                Ok(v) => (v, ExitCode::SUCCESS),
-                Err(e) => (e.to_json(), ExitCode::from(1)),
-            };
-            println!("{}", serde_json::to_string_pretty(&value)?);
-            Ok(code)
+            match packs.eval_to_string(&text, true) {
+                Ok(answer) => {
+                    println!("{answer}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("{}", serde_json::to_string_pretty(&e.to_json())?);
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
     }
 }
 
 fn read_stdin() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("reading the question from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the question from standard input")?;
     Ok(s)
 }
 
 /// The shipped packs, or every `.toml` file under `dir` (named relative to it in messages).
 fn load(dir: Option<&Path>) -> anyhow::Result<Result<LawPacks, comity_law::LoadError>> {
-    let Some(dir) = dir else { return Ok(LawPacks::shipped()) };
+    let Some(dir) = dir else {
+        return Ok(LawPacks::shipped());
+    };
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -83,8 +92,13 @@ fn load(dir: Option<&Path>) -> anyhow::Result<Result<LawPacks, comity_law::LoadE
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "toml") {
-                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
                 files.push((name, text));
             }
         }
@@ -93,5 +107,7 @@ fn load(dir: Option<&Path>) -> anyhow::Result<Result<LawPacks, comity_law::LoadE
     if files.is_empty() {
         anyhow::bail!("{} holds no .toml law-pack files", dir.display());
     }
-    Ok(LawPacks::load(files.iter().map(|(n, t)| (n.as_str(), t.as_str()))))
+    Ok(LawPacks::load(
+        files.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+    ))
 }

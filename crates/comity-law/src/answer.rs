@@ -34,7 +34,10 @@ impl<'a> Step<'a> {
     }
 
     pub fn text(cite: Cite<'a>, text: String) -> Self {
-        Step { cite, text: Say::Text(text) }
+        Step {
+            cite,
+            text: Say::Text(text),
+        }
     }
 }
 
@@ -46,12 +49,29 @@ fn as_text<S: Serializer>(say: &Say<'_>, s: S) -> Result<S::Ok, S::Error> {
 #[derive(Debug, Clone)]
 pub enum Say<'a> {
     Text(String),
-    Matched { state: State, provision: &'a Provision },
-    ConditionUnmet { state: State, provision: &'a Provision, condition: &'a str },
-    NoProvision { state: State },
+    Matched {
+        state: State,
+        provision: &'a Provision,
+    },
+    ConditionUnmet {
+        state: State,
+        provision: &'a Provision,
+        condition: &'a str,
+    },
+    NoProvision {
+        state: State,
+    },
     ConductTest,
-    Threshold { months: u32, met: bool, lowest: Option<(State, u32)> },
-    Requirement { required: bool, measure: &'static str, why: &'static str },
+    Threshold {
+        months: u32,
+        met: bool,
+        lowest: Option<(State, u32)>,
+    },
+    Requirement {
+        required: bool,
+        measure: &'static str,
+        why: &'static str,
+    },
 }
 
 impl fmt::Display for Say<'_> {
@@ -63,31 +83,60 @@ impl fmt::Display for Say<'_> {
                 "{state}: {} covers the conduct (up to {} months{})",
                 provision.citation,
                 provision.max_months,
-                if provision.death_penalty { ", or death" } else { "" }
+                if provision.death_penalty {
+                    ", or death"
+                } else {
+                    ""
+                }
             ),
-            Say::ConditionUnmet { state, provision, condition } => write!(
+            Say::ConditionUnmet {
+                state,
+                provision,
+                condition,
+            } => write!(
                 f,
                 "{state}: {} does not count, its condition {condition:?} is not established by the facts",
                 provision.citation
             ),
             Say::NoProvision { state } => {
-                write!(f, "{state}: no provision in force on the date covers the conduct as described")
+                write!(
+                    f,
+                    "{state}: no provision in force on the date covers the conduct as described"
+                )
             }
             Say::ConductTest => f.write_str(
                 "dual criminality is tested on the conduct, not on the name of the offence",
             ),
-            Say::Threshold { months, met, lowest } => match (met, lowest) {
-                (true, _) => write!(f, "the penalty threshold of {months} months is met on both sides"),
+            Say::Threshold {
+                months,
+                met,
+                lowest,
+            } => match (met, lowest) {
+                (true, _) => write!(
+                    f,
+                    "the penalty threshold of {months} months is met on both sides"
+                ),
                 (false, Some((state, max))) => write!(
                     f,
                     "the penalty threshold of {months} months is not met: {state} punishes the conduct with at most {max} months"
                 ),
-                (false, None) => write!(f, "the penalty threshold of {months} months cannot be met: the conduct is not punishable on both sides"),
+                (false, None) => write!(
+                    f,
+                    "the penalty threshold of {months} months cannot be met: the conduct is not punishable on both sides"
+                ),
             },
-            Say::Requirement { required, measure, why } => write!(
+            Say::Requirement {
+                required,
+                measure,
+                why,
+            } => write!(
                 f,
                 "dual criminality {} for {measure}: {why}",
-                if *required { "is required" } else { "is not required" }
+                if *required {
+                    "is required"
+                } else {
+                    "is not required"
+                }
             ),
         }
     }

@@ -15,7 +15,11 @@ pub struct PackProblem {
 
 impl fmt::Display for PackProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -50,18 +54,36 @@ pub enum LawError {
     UnknownField { field: String },
     #[error("`{field}` {reason}")]
     Malformed { field: String, reason: String },
-    #[error("`{field}`: unknown question {value:?}; expected one of legal_basis, dual_criminality, extradition, competing_requests, jurisdiction")]
+    #[error(
+        "`{field}`: unknown question {value:?}; expected one of legal_basis, dual_criminality, extradition, competing_requests, jurisdiction"
+    )]
     UnknownQuestion { field: String, value: String },
-    #[error("`{field}`: {value:?} is not a state with a law pack loaded; use the ISO 3166-1 alpha-2 code of a state that has one (see `comity law check`)")]
+    #[error(
+        "`{field}`: {value:?} is not a state with a law pack loaded; use the ISO 3166-1 alpha-2 code of a state that has one (see `comity law check`)"
+    )]
     UnknownState { field: String, value: String },
     #[error("`{field}`: unknown measure {value:?}; expected one of {allowed}")]
-    UnknownMeasure { field: String, value: String, allowed: String },
+    UnknownMeasure {
+        field: String,
+        value: String,
+        allowed: String,
+    },
     #[error("`{field}`: {value:?} is not an offence of the taxonomy")]
     UnknownOffence { field: String, value: String },
-    #[error("`{field}`: {value:?} is not a condition of the taxonomy nor a fact the engine knows ({builtin})")]
-    UnknownCondition { field: String, value: String, builtin: String },
+    #[error(
+        "`{field}`: {value:?} is not a condition of the taxonomy nor a fact the engine knows ({builtin})"
+    )]
+    UnknownCondition {
+        field: String,
+        value: String,
+        builtin: String,
+    },
     #[error("`{field}`: {value:?} is not allowed; expected one of {allowed}")]
-    UnknownValue { field: String, value: String, allowed: String },
+    UnknownValue {
+        field: String,
+        value: String,
+        allowed: String,
+    },
     #[error("`{field}`: {value:?} is not a calendar date; write YYYY-MM-DD, e.g. 2026-11-28")]
     InvalidDate { field: String, value: String },
     #[error("`{field}`: the requesting and the requested state must differ")]

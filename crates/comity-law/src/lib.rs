@@ -17,7 +17,9 @@ mod shipped;
 mod vocab;
 
 pub use answer::{Answer, Cite, Matched, Say, Step};
-pub use engine::basis::{Instrument, LegalBasisAnswer, NationalMeasureStatus, Reciprocity, ReservationNote};
+pub use engine::basis::{
+    Instrument, LegalBasisAnswer, NationalMeasureStatus, Reciprocity, ReservationNote,
+};
 pub use engine::competing::{CompetingAnswer, FactorScore, Ranked};
 pub use engine::dual::{DualCriminalityAnswer, Side, Threshold};
 pub use engine::extradition::{ExtraditionAnswer, Obstacle, Submission};

@@ -107,8 +107,9 @@ pub struct JurisdictionQ {
 impl LawPacks {
     /// Reads a question from JSON text.
     pub fn question_from_str(&self, text: &str) -> Result<Question, LawError> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| LawError::InvalidJson { reason: e.to_string() })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| LawError::InvalidJson {
+            reason: e.to_string(),
+        })?;
         self.question_from_json(&value)
     }
 
@@ -124,7 +125,9 @@ impl LawPacks {
                     requested,
                     measure: o.measure("measure")?,
                     date: o.date("date")?,
-                    offences: o.opt(|o| o.offences("offences", false))?.unwrap_or_default(),
+                    offences: o
+                        .opt(|o| o.offences("offences", false))?
+                        .unwrap_or_default(),
                 };
                 Question::LegalBasis(q)
             }
@@ -152,7 +155,11 @@ impl LawPacks {
                     requested,
                     nationalities,
                     offences: o.offences("offences", true)?,
-                    purpose: o.vocab("purpose", ExtraditionPurpose::parse, ExtraditionPurpose::spellings)?,
+                    purpose: o.vocab(
+                        "purpose",
+                        ExtraditionPurpose::parse,
+                        ExtraditionPurpose::spellings,
+                    )?,
                     sentence_months: o.opt(|o| o.months("sentence_months"))?,
                     facts: o.opt(|o| o.facts("facts"))?.unwrap_or_default(),
                     committed_on: o.opt(|o| o.date("committed_on"))?,
@@ -174,7 +181,9 @@ impl LawPacks {
                     let mut r = Obj::new(self, item, &format!("requests[{i}]"))?;
                     let requesting = r.state("requesting", true)?;
                     if requesting == requested {
-                        return Err(LawError::SameState { field: r.path("requesting") });
+                        return Err(LawError::SameState {
+                            field: r.path("requesting"),
+                        });
                     }
                     requests.push(CompetingRequest {
                         id: r.string("id")?.to_owned(),
@@ -182,12 +191,21 @@ impl LawPacks {
                         offences: r.offences("offences", true)?,
                         place_of_commission: r.state("place_of_commission", false)?,
                         received: r.date("received")?,
-                        purpose: r.vocab("purpose", ExtraditionPurpose::parse, ExtraditionPurpose::spellings)?,
+                        purpose: r.vocab(
+                            "purpose",
+                            ExtraditionPurpose::parse,
+                            ExtraditionPurpose::spellings,
+                        )?,
                         max_penalty_months: r.opt(|r| r.months("max_penalty_months"))?,
                     });
                     r.finish()?;
                 }
-                Question::CompetingRequests(CompetingQ { requested, nationalities, requests, date: o.date("date")? })
+                Question::CompetingRequests(CompetingQ {
+                    requested,
+                    nationalities,
+                    requests,
+                    date: o.date("date")?,
+                })
             }
             "jurisdiction" => {
                 let offences = o.offences("offences", true)?;
@@ -207,7 +225,10 @@ impl LawPacks {
                 Question::Jurisdiction(q)
             }
             other => {
-                return Err(LawError::UnknownQuestion { field: "question".into(), value: other.into() });
+                return Err(LawError::UnknownQuestion {
+                    field: "question".into(),
+                    value: other.into(),
+                });
             }
         };
         o.finish()?;
@@ -229,23 +250,37 @@ impl<'a> Obj<'a> {
             field: prefix.to_owned(),
             reason: "must be a JSON object".into(),
         })?;
-        Ok(Obj { packs, map, prefix: prefix.to_owned(), used: Vec::new() })
+        Ok(Obj {
+            packs,
+            map,
+            prefix: prefix.to_owned(),
+            used: Vec::new(),
+        })
     }
 
     fn path(&self, key: &str) -> String {
-        if self.prefix.is_empty() { key.to_owned() } else { format!("{}.{key}", self.prefix) }
+        if self.prefix.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.prefix)
+        }
     }
 
     fn get(&mut self, key: &'static str) -> Result<&'a Value, LawError> {
         self.used.push(key);
         match self.map.get(key) {
             Some(v) if !v.is_null() => Ok(v),
-            _ => Err(LawError::MissingField { field: self.path(key) }),
+            _ => Err(LawError::MissingField {
+                field: self.path(key),
+            }),
         }
     }
 
     /// Runs `read` if the field it reads is present; absent and `null` both mean "not given".
-    fn opt<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T, LawError>) -> Result<Option<T>, LawError> {
+    fn opt<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Result<T, LawError>,
+    ) -> Result<Option<T>, LawError> {
         match read(self) {
             Ok(v) => Ok(Some(v)),
             Err(LawError::MissingField { field }) if self.is_own(&field) => Ok(None),
@@ -254,26 +289,37 @@ impl<'a> Obj<'a> {
     }
 
     fn is_own(&self, field: &str) -> bool {
-        let rest = if self.prefix.is_empty() { field } else {
-            field.strip_prefix(&self.prefix).and_then(|r| r.strip_prefix('.')).unwrap_or("")
+        let rest = if self.prefix.is_empty() {
+            field
+        } else {
+            field
+                .strip_prefix(&self.prefix)
+                .and_then(|r| r.strip_prefix('.'))
+                .unwrap_or("")
         };
         !rest.is_empty() && !rest.contains(['.', '['])
     }
 
     fn finish(self) -> Result<(), LawError> {
         match self.map.keys().find(|k| !self.used.contains(&k.as_str())) {
-            Some(k) => Err(LawError::UnknownField { field: self.path(k) }),
+            Some(k) => Err(LawError::UnknownField {
+                field: self.path(k),
+            }),
             None => Ok(()),
         }
     }
 
     fn malformed(&self, key: &str, reason: &str) -> LawError {
-        LawError::Malformed { field: self.path(key), reason: reason.to_owned() }
+        LawError::Malformed {
+            field: self.path(key),
+            reason: reason.to_owned(),
+        }
     }
 
     fn string(&mut self, key: &'static str) -> Result<&'a str, LawError> {
         let v = self.get(key)?;
-        v.as_str().ok_or_else(|| self.malformed(key, "must be a string"))
+        v.as_str()
+            .ok_or_else(|| self.malformed(key, "must be a string"))
     }
 
     fn object(&mut self, key: &'static str) -> Result<Obj<'a>, LawError> {
@@ -283,7 +329,8 @@ impl<'a> Obj<'a> {
 
     fn array(&mut self, key: &'static str) -> Result<&'a Vec<Value>, LawError> {
         let v = self.get(key)?;
-        v.as_array().ok_or_else(|| self.malformed(key, "must be a JSON array"))
+        v.as_array()
+            .ok_or_else(|| self.malformed(key, "must be a JSON array"))
     }
 
     fn months(&mut self, key: &'static str) -> Result<u32, LawError> {
@@ -295,12 +342,24 @@ impl<'a> Obj<'a> {
 
     fn date(&mut self, key: &'static str) -> Result<NaiveDate, LawError> {
         let s = self.string(key)?;
-        parse_date(s).ok_or_else(|| LawError::InvalidDate { field: self.path(key), value: s.to_owned() })
+        parse_date(s).ok_or_else(|| LawError::InvalidDate {
+            field: self.path(key),
+            value: s.to_owned(),
+        })
     }
 
-    fn vocab<T>(&mut self, key: &'static str, parse: fn(&str) -> Option<T>, spellings: fn() -> String) -> Result<T, LawError> {
+    fn vocab<T>(
+        &mut self,
+        key: &'static str,
+        parse: fn(&str) -> Option<T>,
+        spellings: fn() -> String,
+    ) -> Result<T, LawError> {
         let s = self.string(key)?;
-        parse(s).ok_or_else(|| LawError::UnknownValue { field: self.path(key), value: s.to_owned(), allowed: spellings() })
+        parse(s).ok_or_else(|| LawError::UnknownValue {
+            field: self.path(key),
+            value: s.to_owned(),
+            allowed: spellings(),
+        })
     }
 
     fn measure(&mut self, key: &'static str) -> Result<Measure, LawError> {
@@ -314,10 +373,16 @@ impl<'a> Obj<'a> {
 
     /// A state code; with `with_pack`, the state must also have a law pack loaded.
     fn state_at(&self, field: String, v: &Value, with_pack: bool) -> Result<State, LawError> {
-        let s = v.as_str().ok_or_else(|| LawError::Malformed { field: field.clone(), reason: "must be a string".into() })?;
+        let s = v.as_str().ok_or_else(|| LawError::Malformed {
+            field: field.clone(),
+            reason: "must be a string".into(),
+        })?;
         match State::parse(s) {
             Some(st) if !with_pack || self.packs.jurisdiction(st).is_some() => Ok(st),
-            _ => Err(LawError::UnknownState { field, value: s.to_owned() }),
+            _ => Err(LawError::UnknownState {
+                field,
+                value: s.to_owned(),
+            }),
         }
     }
 
@@ -330,7 +395,9 @@ impl<'a> Obj<'a> {
         let requesting = self.state("requesting", true)?;
         let requested = self.state("requested", true)?;
         if requesting == requested {
-            return Err(LawError::SameState { field: self.path("requested") });
+            return Err(LawError::SameState {
+                field: self.path("requested"),
+            });
         }
         Ok((requesting, requested))
     }
@@ -350,7 +417,9 @@ impl<'a> Obj<'a> {
 
     /// A list of states that must all have packs; absent means none.
     fn states(&mut self, key: &'static str) -> Result<Vec<State>, LawError> {
-        let Some(list) = self.opt(|o| o.array(key))? else { return Ok(Vec::new()) };
+        let Some(list) = self.opt(|o| o.array(key))? else {
+            return Ok(Vec::new());
+        };
         let path = self.path(key);
         let mut out: Vec<State> = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {
@@ -365,13 +434,25 @@ impl<'a> Obj<'a> {
     fn offences(&mut self, key: &'static str, required: bool) -> Result<Vec<OffenceId>, LawError> {
         let list = self.array(key)?;
         if required && list.is_empty() {
-            return Err(LawError::Empty { field: self.path(key), reason: "must name at least one offence".into() });
+            return Err(LawError::Empty {
+                field: self.path(key),
+                reason: "must name at least one offence".into(),
+            });
         }
         let mut out = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {
             let field = format!("{}[{i}]", self.path(key));
-            let s = v.as_str().ok_or_else(|| LawError::Malformed { field: field.clone(), reason: "must be a string".into() })?;
-            let id = self.packs.offence_id(s).ok_or_else(|| LawError::UnknownOffence { field, value: s.to_owned() })?;
+            let s = v.as_str().ok_or_else(|| LawError::Malformed {
+                field: field.clone(),
+                reason: "must be a string".into(),
+            })?;
+            let id = self
+                .packs
+                .offence_id(s)
+                .ok_or_else(|| LawError::UnknownOffence {
+                    field,
+                    value: s.to_owned(),
+                })?;
             if !out.contains(&id) {
                 out.push(id);
             }
@@ -381,21 +462,30 @@ impl<'a> Obj<'a> {
 
     fn facts(&mut self, key: &'static str) -> Result<Facts, LawError> {
         let v = self.get(key)?;
-        let map = v.as_object().ok_or_else(|| self.malformed(key, "must be an object of condition: true|false"))?;
+        let map = v
+            .as_object()
+            .ok_or_else(|| self.malformed(key, "must be an object of condition: true|false"))?;
         let mut facts = Facts::default();
         for (name, value) in map {
             let field = format!("{}.{name}", self.path(key));
-            let holds = value.as_bool().ok_or_else(|| LawError::Malformed { field: field.clone(), reason: "must be true or false".into() })?;
+            let holds = value.as_bool().ok_or_else(|| LawError::Malformed {
+                field: field.clone(),
+                reason: "must be true or false".into(),
+            })?;
             match name.as_str() {
                 "political_offence" => facts.political_offence = holds,
                 "military_offence" => facts.military_offence = holds,
-                "final_judgment_in_requested_state" => facts.final_judgment_in_requested_state = holds,
+                "final_judgment_in_requested_state" => {
+                    facts.final_judgment_in_requested_state = holds
+                }
                 "discrimination_risk" => facts.discrimination_risk = holds,
                 other => {
-                    let id = self.packs.condition_id(other).ok_or_else(|| LawError::UnknownCondition {
-                        field,
-                        value: other.to_owned(),
-                        builtin: BUILTIN_FACTS.join(", "),
+                    let id = self.packs.condition_id(other).ok_or_else(|| {
+                        LawError::UnknownCondition {
+                            field,
+                            value: other.to_owned(),
+                            builtin: BUILTIN_FACTS.join(", "),
+                        }
                     })?;
                     if holds {
                         facts.conditions.push(id);
@@ -409,7 +499,14 @@ impl<'a> Obj<'a> {
 
 pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
     // Exactly YYYY-MM-DD: chrono alone would also accept unpadded or signed years.
-    let ok_shape = s.len() == 10 && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let ok_shape = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !ok_shape {
         return None;
     }

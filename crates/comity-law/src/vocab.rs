@@ -21,8 +21,7 @@ impl State {
         if !x.is_ascii_uppercase() || !y.is_ascii_uppercase() {
             return None;
         }
-        let user_assigned =
-            *x == b'X' || (*x == b'Q' && *y >= b'M') || s == "AA" || s == "ZZ";
+        let user_assigned = *x == b'X' || (*x == b'Q' && *y >= b'M') || s == "AA" || s == "ZZ";
         if user_assigned || s.parse::<comity_model::Jurisdiction>().is_ok() {
             Some(State([*x, *y]))
         } else {

@@ -88,7 +88,9 @@ impl LawPacks {
         date: NaiveDate,
         offences: &[OffenceId],
     ) -> Vec<Applicable<'a>> {
-        let Some(req) = self.jurisdiction(requested) else { return Vec::new() };
+        let Some(req) = self.jurisdiction(requested) else {
+            return Vec::new();
+        };
         self.treaties_between(requesting, requested, measure, date)
             .map(|(treaty, provides)| {
                 // A reservation modifies the treaty in both directions (VCLT Art. 21.1), so an
@@ -106,7 +108,9 @@ impl LawPacks {
                 };
                 if treaty
                     .reservations_of(requested, Effect::RequireDualCriminality, date)
-                    .any(|r| r.measures.contains(&measure) && !covers_all(&r.except_offences, offences))
+                    .any(|r| {
+                        r.measures.contains(&measure) && !covers_all(&r.except_offences, offences)
+                    })
                 {
                     dual_required = true;
                 }
@@ -115,7 +119,13 @@ impl LawPacks {
                     .find(|r| r.measures.contains(&measure))
                     .and_then(|r| r.months)
                     .or(provides.threshold_months);
-                Applicable { treaty, provides, dual_required, threshold_months, excluded_by }
+                Applicable {
+                    treaty,
+                    provides,
+                    dual_required,
+                    threshold_months,
+                    excluded_by,
+                }
             })
             .collect()
     }
@@ -130,10 +140,13 @@ impl LawPacks {
             let t = a.treaty;
             let p = a.provides;
             if let Some(r) = a.excluded_by {
-                explanation.push(Step::text(reservation_cite(t, r), format!(
-                    "{}: not available, {} excluded {} by reservation or declaration ({})",
-                    t.title, r.state, q.measure, r.text
-                )));
+                explanation.push(Step::text(
+                    reservation_cite(t, r),
+                    format!(
+                        "{}: not available, {} excluded {} by reservation or declaration ({})",
+                        t.title, r.state, q.measure, r.text
+                    ),
+                ));
                 continue;
             }
             let not_covered: Vec<&str> = q
@@ -143,42 +156,66 @@ impl LawPacks {
                 .map(|o| self.offence(*o).id.as_str())
                 .collect();
             if !q.offences.is_empty() && not_covered.len() == q.offences.len() {
-                explanation.push(Step::text(treaty_cite(t, first(&p.articles)), format!(
-                    "{}: binds both states but does not cover {} for these offences",
-                    t.title,
-                    q.measure
-                )));
+                explanation.push(Step::text(
+                    treaty_cite(t, first(&p.articles)),
+                    format!(
+                        "{}: binds both states but does not cover {} for these offences",
+                        t.title, q.measure
+                    ),
+                ));
                 continue;
             }
             let article = first(&p.articles);
-            explanation.push(Step::text(treaty_cite(t, article), format!(
-                "{}: {} and {} are both bound on {} and it provides for {} (Art. {})",
-                t.title,
-                q.requesting,
-                q.requested,
-                q.date,
-                q.measure,
-                p.articles.join(", ")
-            )));
+            explanation.push(Step::text(
+                treaty_cite(t, article),
+                format!(
+                    "{}: {} and {} are both bound on {} and it provides for {} (Art. {})",
+                    t.title,
+                    q.requesting,
+                    q.requested,
+                    q.date,
+                    q.measure,
+                    p.articles.join(", ")
+                ),
+            ));
             let dc_article: &str = &p.dual_criminality_article;
-            explanation.push(Step::text(treaty_cite(t, dc_article), format!(
-                "{}: dual criminality {}",
-                t.title,
-                if a.dual_required { "is required" } else { "is not required" }
-            )));
+            explanation.push(Step::text(
+                treaty_cite(t, dc_article),
+                format!(
+                    "{}: dual criminality {}",
+                    t.title,
+                    if a.dual_required {
+                        "is required"
+                    } else {
+                        "is not required"
+                    }
+                ),
+            ));
             let mut reservations = Vec::new();
             for r in t.reservations.iter().filter(|r| {
-                (r.state == q.requested || (r.state == q.requesting && r.effect == Effect::ExcludeMeasure))
+                (r.state == q.requested
+                    || (r.state == q.requesting && r.effect == Effect::ExcludeMeasure))
                     && r.measures.contains(&q.measure)
-                    && r.from.or(t.party(r.state).and_then(|p| p.in_force)).is_none_or(|d| d <= q.date)
+                    && r.from
+                        .or(t.party(r.state).and_then(|p| p.in_force))
+                        .is_none_or(|d| d <= q.date)
             }) {
-                explanation.push(Step::text(reservation_cite(t, r), format!(
-                    "{} made a reservation or declaration ({}): {}",
-                    r.state, r.effect, r.text
-                )));
-                reservations.push(ReservationNote { state: r.state, article: &r.article, effect: r.effect, text: &r.text });
+                explanation.push(Step::text(
+                    reservation_cite(t, r),
+                    format!(
+                        "{} made a reservation or declaration ({}): {}",
+                        r.state, r.effect, r.text
+                    ),
+                ));
+                reservations.push(ReservationNote {
+                    state: r.state,
+                    article: &r.article,
+                    effect: r.effect,
+                    text: &r.text,
+                });
             }
-            let inst_channels = req.map_or_else(|| p.channels.clone(), |j| channels_for(t, p, j, q.date));
+            let inst_channels =
+                req.map_or_else(|| p.channels.clone(), |j| channels_for(t, p, j, q.date));
             for c in &inst_channels {
                 if !channels.contains(c) {
                     channels.push(*c);
@@ -203,34 +240,46 @@ impl LawPacks {
             });
         }
         let mut reciprocity = None;
-        if instruments.is_empty() {
-            if let Some(req) = req {
-                reciprocity = self.reciprocity(req, q.measure, &mut explanation);
-                if let Some(r) = &reciprocity {
-                    channels.clone_from(&r.channels);
-                    let dc = q.measure.is_extradition()
-                        || req.measure(q.measure).is_some_and(|m| m.dual_criminality);
-                    dual_min = Some(dc);
-                }
+        if let (true, Some(req)) = (instruments.is_empty(), req) {
+            reciprocity = self.reciprocity(req, q.measure, &mut explanation);
+            if let Some(r) = &reciprocity {
+                channels.clone_from(&r.channels);
+                let dc = q.measure.is_extradition()
+                    || req.measure(q.measure).is_some_and(|m| m.dual_criminality);
+                dual_min = Some(dc);
             }
         }
         let national_measure = match req.and_then(|j| j.measure(q.measure)) {
             Some(m) => {
                 explanation.push(Step::text(
-                    Cite::National { state: q.requested, provision: &m.provision },
+                    Cite::National {
+                        state: q.requested,
+                        provision: &m.provision,
+                    },
                     format!(
                         "{}'s law {} {}",
                         q.requested,
-                        if m.available { "provides for" } else { "does not provide for" },
+                        if m.available {
+                            "provides for"
+                        } else {
+                            "does not provide for"
+                        },
                         q.measure
                     ),
                 ));
                 NationalMeasureStatus {
-                    status: if m.available { "available" } else { "not_available" },
+                    status: if m.available {
+                        "available"
+                    } else {
+                        "not_available"
+                    },
                     provision: Some(&m.provision),
                 }
             }
-            None => NationalMeasureStatus { status: "not_recorded", provision: None },
+            None => NationalMeasureStatus {
+                status: "not_recorded",
+                provision: None,
+            },
         };
         let has_basis = !instruments.is_empty() || reciprocity.is_some();
         LegalBasisAnswer {
@@ -281,7 +330,11 @@ impl LawPacks {
         explanation.push(Step::text(cite, format!(
             "no treaty binding both states provides for {measure}; {state}'s law allows it on the basis of reciprocity"
         )));
-        Some(Reciprocity { provision, channels, verified })
+        Some(Reciprocity {
+            provision,
+            channels,
+            verified,
+        })
     }
 }
 
@@ -296,7 +349,11 @@ fn channels_for(t: &Treaty, p: &Provides, req: &Jurisdiction, date: NaiveDate) -
     } else {
         p.channels.clone()
     };
-    let accepted: Vec<Channel> = channels.iter().copied().filter(|c| accepts(req, *c)).collect();
+    let accepted: Vec<Channel> = channels
+        .iter()
+        .copied()
+        .filter(|c| accepts(req, *c))
+        .collect();
     if !accepted.is_empty() {
         channels = accepted;
     }

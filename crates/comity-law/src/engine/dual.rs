@@ -69,21 +69,39 @@ impl LawPacks {
         steps: &mut Vec<Step<'a>>,
     ) -> Coverage<'a> {
         let mut provisions: Vec<&Provision> = Vec::new();
-        let Some(j) = self.jurisdiction(state) else { return Coverage { provisions } };
+        let Some(j) = self.jurisdiction(state) else {
+            return Coverage { provisions };
+        };
         for o in offences {
             for &ix in j.provisions_for(*o) {
                 let Some(p) = j.provision(ix) else { continue };
                 if !p.in_force_on(date) || provisions.iter().any(|q| std::ptr::eq(*q, p)) {
                     continue;
                 }
-                let cite = Cite::National { state, provision: &p.citation };
+                let cite = Cite::National {
+                    state,
+                    provision: &p.citation,
+                };
                 match p.conditions.iter().find(|c| !facts.holds(**c)) {
                     Some(c) => {
                         let condition = self.condition(*c).id.as_str();
-                        steps.push(Step::new(cite, Say::ConditionUnmet { state, provision: p, condition }));
+                        steps.push(Step::new(
+                            cite,
+                            Say::ConditionUnmet {
+                                state,
+                                provision: p,
+                                condition,
+                            },
+                        ));
                     }
                     None => {
-                        steps.push(Step::new(cite, Say::Matched { state, provision: p }));
+                        steps.push(Step::new(
+                            cite,
+                            Say::Matched {
+                                state,
+                                provision: p,
+                            },
+                        ));
                         provisions.push(p);
                     }
                 }
@@ -91,7 +109,10 @@ impl LawPacks {
         }
         if provisions.is_empty() {
             let provision = j.provisions.first().map_or("", |p| p.citation.as_str());
-            steps.push(Step::new(Cite::National { state, provision }, Say::NoProvision { state }));
+            steps.push(Step::new(
+                Cite::National { state, provision },
+                Say::NoProvision { state },
+            ));
         }
         Coverage { provisions }
     }
@@ -105,57 +126,112 @@ impl LawPacks {
             .filter(|a| a.excluded_by.is_none() && q.offences.iter().any(|o| a.provides.covers(*o)))
             .collect();
 
-        let (required, requirement) = match applicable.iter().find(|a| !a.dual_required).or(applicable.first()) {
+        let (required, requirement) = match applicable
+            .iter()
+            .find(|a| !a.dual_required)
+            .or(applicable.first())
+        {
             Some(a) => (
                 a.dual_required,
                 Step::new(
                     treaty_cite(a.treaty, &a.provides.dual_criminality_article),
-                    Say::Requirement { required: a.dual_required, measure: measure.as_str(), why: "so the instrument provides" },
+                    Say::Requirement {
+                        required: a.dual_required,
+                        measure: measure.as_str(),
+                        why: "so the instrument provides",
+                    },
                 ),
             ),
             None => {
                 let req = self.jurisdiction(q.requested);
                 let national = req.and_then(|j| j.measure(measure));
-                let required = q.purpose == Purpose::Extradition || national.is_none_or(|m| m.dual_criminality);
+                let required = q.purpose == Purpose::Extradition
+                    || national.is_none_or(|m| m.dual_criminality);
                 let provision = match (q.purpose, national, req) {
-                    (Purpose::Extradition, _, Some(j)) => j.extradition.threshold.provision.as_str(),
+                    (Purpose::Extradition, _, Some(j)) => {
+                        j.extradition.threshold.provision.as_str()
+                    }
                     (_, Some(m), _) => m.provision.as_str(),
                     _ => "",
                 };
                 let why = match national {
-                    None if q.purpose != Purpose::Extradition => "no treaty applies and the requested state's pack does not record its rule, so it is taken as required",
+                    None if q.purpose != Purpose::Extradition => {
+                        "no treaty applies and the requested state's pack does not record its rule, so it is taken as required"
+                    }
                     _ => "no treaty applies, so the requested state's law decides",
                 };
-                (required, Step::new(
-                    Cite::National { state: q.requested, provision },
-                    Say::Requirement { required, measure: measure.as_str(), why },
-                ))
+                (
+                    required,
+                    Step::new(
+                        Cite::National {
+                            state: q.requested,
+                            provision,
+                        },
+                        Say::Requirement {
+                            required,
+                            measure: measure.as_str(),
+                            why,
+                        },
+                    ),
+                )
             }
         };
         explanation.push(requirement);
         if let Some(a) = applicable.first() {
-            explanation.push(Step::new(treaty_cite(a.treaty, &a.provides.dual_criminality_article), Say::ConductTest));
+            explanation.push(Step::new(
+                treaty_cite(a.treaty, &a.provides.dual_criminality_article),
+                Say::ConductTest,
+            ));
         }
 
-        let requesting = self.coverage(q.requesting, &q.offences, &q.facts, q.date, &mut explanation);
+        let requesting = self.coverage(
+            q.requesting,
+            &q.offences,
+            &q.facts,
+            q.date,
+            &mut explanation,
+        );
         let requested = self.coverage(q.requested, &q.offences, &q.facts, q.date, &mut explanation);
-        let criminal_in_both = !requesting.provisions.is_empty() && !requested.provisions.is_empty();
+        let criminal_in_both =
+            !requesting.provisions.is_empty() && !requested.provisions.is_empty();
 
-        let threshold = match applicable.iter().filter_map(|a| a.threshold_months.map(|m| (m, a))).min_by_key(|(m, _)| *m) {
-            Some((months, a)) => Some((months, treaty_cite(a.treaty, &a.provides.threshold_article))),
+        let threshold = match applicable
+            .iter()
+            .filter_map(|a| a.threshold_months.map(|m| (m, a)))
+            .min_by_key(|(m, _)| *m)
+        {
+            Some((months, a)) => {
+                Some((months, treaty_cite(a.treaty, &a.provides.threshold_article)))
+            }
             None if q.purpose == Purpose::Extradition => self.jurisdiction(q.requested).map(|j| {
                 let t = &j.extradition.threshold;
-                (t.rule.0, Cite::National { state: q.requested, provision: &t.provision })
+                (
+                    t.rule.0,
+                    Cite::National {
+                        state: q.requested,
+                        provision: &t.provision,
+                    },
+                )
             }),
             None => None,
         };
         let threshold = threshold.map(|(months, cite)| {
-            let lowest = [(q.requesting, requesting.max_months()), (q.requested, requested.max_months())]
-                .into_iter()
-                .filter_map(|(s, m)| m.map(|m| (s, m)))
-                .min_by_key(|(_, m)| *m);
+            let lowest = [
+                (q.requesting, requesting.max_months()),
+                (q.requested, requested.max_months()),
+            ]
+            .into_iter()
+            .filter_map(|(s, m)| m.map(|m| (s, m)))
+            .min_by_key(|(_, m)| *m);
             let met = criminal_in_both && lowest.is_some_and(|(_, m)| m >= months);
-            explanation.push(Step::new(cite, Say::Threshold { months, met, lowest: lowest.filter(|_| criminal_in_both) }));
+            explanation.push(Step::new(
+                cite,
+                Say::Threshold {
+                    months,
+                    met,
+                    lowest: lowest.filter(|_| criminal_in_both),
+                },
+            ));
             Threshold { months, met, cite }
         });
         let satisfied = criminal_in_both && threshold.as_ref().is_none_or(|t| t.met);

@@ -48,6 +48,16 @@ pub struct Submission<'a> {
     pub cite: Cite<'a>,
 }
 
+/// A fact-dependent refusal ground: whether the fact holds, the ground, the national rule, the
+/// obstacle code and the reason in words.
+type GroundCheck<'a> = (
+    bool,
+    RefusalGround,
+    Option<&'a Rule<GroundRule>>,
+    &'static str,
+    &'static str,
+);
+
 /// One basis the request could rest on: an instrument, or the requested state's own law.
 struct Candidate<'a> {
     name: &'a str,
@@ -73,53 +83,89 @@ impl Outcome<'_> {
 impl LawPacks {
     pub fn extradition<'a>(&'a self, q: &ExtraditionQ) -> Result<ExtraditionAnswer<'a>, LawError> {
         let Some(req) = self.jurisdiction(q.requested) else {
-            return Err(LawError::UnknownState { field: "requested".into(), value: q.requested.to_string() });
+            return Err(LawError::UnknownState {
+                field: "requested".into(),
+                value: q.requested.to_string(),
+            });
         };
         if q.purpose == ExtraditionPurpose::Enforcement && q.sentence_months.is_none() {
-            return Err(LawError::MissingField { field: "sentence_months".into() });
+            return Err(LawError::MissingField {
+                field: "sentence_months".into(),
+            });
         }
         let mut explanation = Vec::new();
         let applicable: Vec<Applicable> = self
-            .applicable(q.requesting, q.requested, Measure::Extradition, q.date, &q.offences)
+            .applicable(
+                q.requesting,
+                q.requested,
+                Measure::Extradition,
+                q.date,
+                &q.offences,
+            )
             .into_iter()
             .filter(|a| {
                 if let Some(r) = a.excluded_by {
-                    explanation.push(Step::text(treaty_cite(a.treaty, &r.article), format!(
-                        "{}: extradition excluded by {}'s reservation ({})", a.treaty.title, r.state, r.text
-                    )));
+                    explanation.push(Step::text(
+                        treaty_cite(a.treaty, &r.article),
+                        format!(
+                            "{}: extradition excluded by {}'s reservation ({})",
+                            a.treaty.title, r.state, r.text
+                        ),
+                    ));
                     return false;
                 }
                 let covers = q.offences.iter().all(|o| a.provides.covers(*o));
                 if !covers {
-                    explanation.push(Step::text(treaty_cite(a.treaty, super::basis::first(&a.provides.articles)), format!(
-                        "{}: binds both states but does not cover every offence of the request", a.treaty.title
-                    )));
+                    explanation.push(Step::text(
+                        treaty_cite(a.treaty, super::basis::first(&a.provides.articles)),
+                        format!(
+                            "{}: binds both states but does not cover every offence of the request",
+                            a.treaty.title
+                        ),
+                    ));
                 }
                 covers
             })
             .collect();
         let national = &req.extradition.threshold;
-        let national_cite = Cite::National { state: q.requested, provision: &national.provision };
+        let national_cite = Cite::National {
+            state: q.requested,
+            provision: &national.provision,
+        };
         let mut candidates: Vec<Candidate> = applicable
             .iter()
             .map(|a| {
                 let p = a.provides;
                 let cite = treaty_cite(a.treaty, super::basis::first(&p.articles));
-                explanation.push(Step::text(cite, format!(
-                    "{}: binds {} and {} on {} and provides for extradition",
-                    a.treaty.title, q.requesting, q.requested, q.date
-                )));
+                explanation.push(Step::text(
+                    cite,
+                    format!(
+                        "{}: binds {} and {} on {} and provides for extradition",
+                        a.treaty.title, q.requesting, q.requested, q.date
+                    ),
+                ));
                 Candidate {
                     name: &a.treaty.id,
                     cite,
                     provides: Some(p),
-                    threshold: a.threshold_months.map_or((national.rule.0, national_cite), |m| (m, treaty_cite(a.treaty, &p.threshold_article))),
-                    sentence_threshold: p.sentence_threshold_months.map_or((national.rule.1, national_cite), |m| (m, treaty_cite(a.treaty, &p.threshold_article))),
+                    threshold: a
+                        .threshold_months
+                        .map_or((national.rule.0, national_cite), |m| {
+                            (m, treaty_cite(a.treaty, &p.threshold_article))
+                        }),
+                    sentence_threshold: p
+                        .sentence_threshold_months
+                        .map_or((national.rule.1, national_cite), |m| {
+                            (m, treaty_cite(a.treaty, &p.threshold_article))
+                        }),
                 }
             })
             .collect();
         let treaty_rule = &req.extradition.treaty_required;
-        let treaty_cite_national = Cite::National { state: q.requested, provision: &treaty_rule.provision };
+        let treaty_cite_national = Cite::National {
+            state: q.requested,
+            provision: &treaty_rule.provision,
+        };
         if candidates.is_empty() {
             if treaty_rule.rule {
                 explanation.push(Step::text(treaty_cite_national, format!(
@@ -143,7 +189,8 @@ impl LawPacks {
         let facts = &q.facts;
         let requesting = self.coverage(q.requesting, &q.offences, facts, q.date, &mut explanation);
         let requested = self.coverage(q.requested, &q.offences, facts, q.date, &mut explanation);
-        let criminal_in_both = !requesting.provisions.is_empty() && !requested.provisions.is_empty();
+        let criminal_in_both =
+            !requesting.provisions.is_empty() && !requested.provisions.is_empty();
 
         let evaluate = |c: &Candidate<'a>| -> Outcome<'a> {
             let mut out = Outcome::default();
@@ -167,16 +214,23 @@ impl LawPacks {
             match q.purpose {
                 ExtraditionPurpose::Prosecution => {
                     let (months, cite) = c.threshold;
-                    let low = [(q.requesting, requesting.max_months()), (q.requested, requested.max_months())]
-                        .into_iter()
-                        .filter(|(s, _)| exempt.is_none() || *s == q.requesting)
-                        .find_map(|(s, m)| m.filter(|m| *m < months).map(|m| (s, m)));
-                    if let Some((s, m)) = low {
-                        out.obstacles.push(Obstacle {
+                    let low = [
+                        (q.requesting, requesting.max_months()),
+                        (q.requested, requested.max_months()),
+                    ]
+                    .into_iter()
+                    .filter(|(s, _)| exempt.is_none() || *s == q.requesting)
+                    .find_map(|(s, m)| m.filter(|m| *m < months).map(|m| (s, m)));
+                    match low {
+                        Some((s, m)) => out.obstacles.push(Obstacle {
                             code: "below_threshold",
                             cite,
                             reason: format!("{s} punishes the conduct with at most {m} months; at least {months} are required"),
-                        });
+                        }),
+                        None if criminal_in_both || exempt.is_some() => out.steps.push(Step::text(cite, format!(
+                            "the penalty threshold of {months} months is met"
+                        ))),
+                        None => {}
                     }
                 }
                 ExtraditionPurpose::Enforcement => {
@@ -188,13 +242,24 @@ impl LawPacks {
                             cite,
                             reason: format!("the sentence to enforce is {sentence} months; at least {months} are required"),
                         });
+                    } else {
+                        out.steps.push(Step::text(cite, format!(
+                            "the sentence to enforce ({sentence} months) reaches the threshold of {months} months"
+                        )));
                     }
                 }
             }
             if q.nationalities.contains(&q.requested) {
                 nationals(q.requested, req, c, &mut out);
             }
-            self.grounds(q, req, c, &requesting.provisions, &requested.provisions, &mut out);
+            self.grounds(
+                q,
+                req,
+                c,
+                &requesting.provisions,
+                &requested.provisions,
+                &mut out,
+            );
             out
         };
         let mut best: Option<(usize, Outcome)> = None;
@@ -224,47 +289,95 @@ impl LawPacks {
             }
         };
         explanation.append(&mut outcome.steps);
-        let submit_for_prosecution = if outcome.obstacles.iter().any(|o| o.code == "national_not_extradited") {
-            let by_treaty = basis.and_then(|c| c.provides).and_then(|p| p.aut_dedere.as_deref().map(|a| (p, a)));
+        let submit_for_prosecution = if outcome
+            .obstacles
+            .iter()
+            .any(|o| o.code == "national_not_extradited")
+        {
+            let by_treaty = basis
+                .and_then(|c| c.provides)
+                .and_then(|p| p.aut_dedere.as_deref().map(|a| (p, a)));
             match (by_treaty, &req.extradition.prosecute_instead) {
                 (Some((_, article)), _) => {
-                    let cite = Cite::Treaty { treaty: basis.map_or("", |c| c.name), article };
+                    let cite = Cite::Treaty {
+                        treaty: basis.map_or("", |c| c.name),
+                        article,
+                    };
                     explanation.push(Step::text(cite, format!(
                         "having refused its national, {} must submit the case to its prosecuting authorities if {} asks, and report the outcome", q.requested, q.requesting
                     )));
-                    Some(Submission { required: true, on_request: true, cite })
+                    Some(Submission {
+                        required: true,
+                        on_request: true,
+                        cite,
+                    })
                 }
                 (None, Some(r)) if r.rule => {
-                    let cite = Cite::National { state: q.requested, provision: &r.provision };
-                    explanation.push(Step::text(cite, format!("{}'s law provides for prosecuting its national instead", q.requested)));
-                    Some(Submission { required: true, on_request: false, cite })
+                    let cite = Cite::National {
+                        state: q.requested,
+                        provision: &r.provision,
+                    };
+                    explanation.push(Step::text(
+                        cite,
+                        format!(
+                            "{}'s law provides for prosecuting its national instead",
+                            q.requested
+                        ),
+                    ));
+                    Some(Submission {
+                        required: true,
+                        on_request: false,
+                        cite,
+                    })
                 }
                 _ => None,
             }
         } else {
             None
         };
-        let decision = if !outcome.obstacles.iter().all(|o| o.code == "death_penalty_assurance_required") {
+        let decision = if !outcome
+            .obstacles
+            .iter()
+            .all(|o| o.code == "death_penalty_assurance_required")
+        {
             "refused"
         } else if !outcome.obstacles.is_empty() || !outcome.conditions.is_empty() {
             "conditional"
         } else {
             "permitted"
         };
-        let (conditional, refusing): (Vec<_>, Vec<_>) =
-            outcome.obstacles.into_iter().partition(|o| o.code == "death_penalty_assurance_required");
+        let (conditional, refusing): (Vec<_>, Vec<_>) = outcome
+            .obstacles
+            .into_iter()
+            .partition(|o| o.code == "death_penalty_assurance_required");
         let mut conditions = outcome.conditions;
         conditions.extend(conditional.iter().cloned());
         let mut obstacles = refusing;
         obstacles.extend(conditional);
+        let conditional_only = conditions
+            .iter()
+            .filter(|c| c.code != "death_penalty_assurance_required");
+        for o in obstacles.iter().chain(conditional_only) {
+            explanation.push(Step::text(o.cite, format!("{}: {}", o.code, o.reason)));
+        }
         let cite = basis.map_or(treaty_cite_national, |c| c.cite);
-        explanation.push(Step::text(cite, format!(
-            "decision: {decision}{}",
-            match obstacles.len() {
-                0 => String::new(),
-                _ => format!(" ({})", obstacles.iter().map(|o| o.code).collect::<Vec<_>>().join(", ")),
-            }
-        )));
+        explanation.push(Step::text(
+            cite,
+            format!(
+                "decision: {decision}{}",
+                match obstacles.len() {
+                    0 => String::new(),
+                    _ => format!(
+                        " ({})",
+                        obstacles
+                            .iter()
+                            .map(|o| o.code)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            ),
+        ));
         Ok(ExtraditionAnswer {
             question: "extradition",
             decision,
@@ -291,36 +404,80 @@ impl LawPacks {
         out: &mut Outcome<'a>,
     ) {
         let state = q.requested;
-        let allowed = |g: RefusalGround| c.provides.is_none_or(|p| !p.grounds_exhaustive || p.refusal_grounds.contains(&g));
+        let allowed = |g: RefusalGround| {
+            c.provides
+                .is_none_or(|p| !p.grounds_exhaustive || p.refusal_grounds.contains(&g))
+        };
         let listed = |g: RefusalGround| c.provides.is_some_and(|p| p.refusal_grounds.contains(&g));
         let ground_cite = |g: RefusalGround, r: Option<&'a Rule<GroundRule>>| -> Option<Cite<'a>> {
             match r {
-                Some(r) if r.rule == GroundRule::Refused && allowed(g) => Some(Cite::National { state, provision: &r.provision }),
-                _ if listed(g) => c.provides.map(|p| Cite::Treaty { treaty: c.name, article: &p.refusal_article }),
+                Some(r) if r.rule == GroundRule::Refused && allowed(g) => Some(Cite::National {
+                    state,
+                    provision: &r.provision,
+                }),
+                _ if listed(g) => c.provides.map(|p| Cite::Treaty {
+                    treaty: c.name,
+                    article: &p.refusal_article,
+                }),
                 _ => None,
             }
         };
         let e = &req.extradition;
-        let checks: [(bool, RefusalGround, Option<&'a Rule<GroundRule>>, &'static str, &str); 4] = [
-            (q.facts.political_offence, RefusalGround::PoliticalOffence, Some(&e.political_offences), "political_offence", "the offence is regarded as political"),
-            (q.facts.military_offence, RefusalGround::MilitaryOffence, Some(&e.military_offences), "military_offence", "the offence is a purely military one"),
-            (q.facts.final_judgment_in_requested_state, RefusalGround::NeBisInIdem, e.ne_bis_in_idem.as_ref(), "ne_bis_in_idem", "a final judgment on the same acts was given in the requested state"),
-            (q.facts.discrimination_risk, RefusalGround::Discrimination, e.discrimination.as_ref(), "discrimination_risk", "there are substantial grounds to believe the request aims at punishing the person for race, religion, nationality or political opinion"),
+        let checks: [GroundCheck<'a>; 4] = [
+            (
+                q.facts.political_offence,
+                RefusalGround::PoliticalOffence,
+                Some(&e.political_offences),
+                "political_offence",
+                "the offence is regarded as political",
+            ),
+            (
+                q.facts.military_offence,
+                RefusalGround::MilitaryOffence,
+                Some(&e.military_offences),
+                "military_offence",
+                "the offence is a purely military one",
+            ),
+            (
+                q.facts.final_judgment_in_requested_state,
+                RefusalGround::NeBisInIdem,
+                e.ne_bis_in_idem.as_ref(),
+                "ne_bis_in_idem",
+                "a final judgment on the same acts was given in the requested state",
+            ),
+            (
+                q.facts.discrimination_risk,
+                RefusalGround::Discrimination,
+                e.discrimination.as_ref(),
+                "discrimination_risk",
+                "there are substantial grounds to believe the request aims at punishing the person for race, religion, nationality or political opinion",
+            ),
         ];
         for (fact, ground, rule, code, reason) in checks {
             if !fact {
                 continue;
             }
             match ground_cite(ground, rule) {
-                Some(cite) => out.obstacles.push(Obstacle { code, cite, reason: reason.into() }),
-                None => out.steps.push(Step::text(c.cite, format!(
-                    "{reason}, but {} cannot refuse on that ground under {}", state, c.name
-                ))),
+                Some(cite) => out.obstacles.push(Obstacle {
+                    code,
+                    cite,
+                    reason: reason.into(),
+                }),
+                None => out.steps.push(Step::text(
+                    c.cite,
+                    format!(
+                        "{reason}, but {} cannot refuse on that ground under {}",
+                        state, c.name
+                    ),
+                )),
             }
         }
         if requesting.iter().any(|p| p.death_penalty) {
             let r = &e.death_penalty;
-            let cite = Cite::National { state, provision: &r.provision };
+            let cite = Cite::National {
+                state,
+                provision: &r.provision,
+            };
             match r.rule {
                 _ if !allowed(RefusalGround::DeathPenalty) => {}
                 DeathPenaltyRule::AssuranceRequired => out.obstacles.push(Obstacle {
@@ -339,7 +496,10 @@ impl LawPacks {
         if let Some(committed) = q.committed_on {
             let elapsed = years_between(committed, q.date);
             for (side, provisions) in [(q.requested, requested), (q.requesting, requesting)] {
-                let limit = provisions.iter().filter_map(|p| p.limitation_years.map(|y| (y, *p))).max_by_key(|(y, _)| *y);
+                let limit = provisions
+                    .iter()
+                    .filter_map(|p| p.limitation_years.map(|y| (y, *p)))
+                    .max_by_key(|(y, _)| *y);
                 match limit {
                     Some((years, p)) if elapsed > i64::from(years) && allowed(RefusalGround::LapseOfTime) => {
                         out.obstacles.push(Obstacle {
@@ -362,8 +522,19 @@ impl LawPacks {
 
 fn nationals<'a>(state: State, req: &'a Jurisdiction, c: &Candidate<'a>, out: &mut Outcome<'a>) {
     let rule = &req.extradition.nationals;
-    let national = Cite::National { state, provision: &rule.provision };
-    let instrument = c.provides.map(|p| (p.nationals, Cite::Treaty { treaty: c.name, article: &p.nationals_article }));
+    let national = Cite::National {
+        state,
+        provision: &rule.provision,
+    };
+    let instrument = c.provides.map(|p| {
+        (
+            p.nationals,
+            Cite::Treaty {
+                treaty: c.name,
+                article: &p.nationals_article,
+            },
+        )
+    });
     match instrument {
         Some((InstrumentNationals::Surrender, cite)) => out.steps.push(Step::text(cite, format!(
             "{}: the person is a national of {state}, but the instrument requires surrender of nationals", c.name

@@ -23,18 +23,43 @@ impl LawPacks {
         })
     }
 
-    /// Reads a JSON question and returns the JSON answer (or the JSON error).
+    /// Reads a JSON question and returns the JSON answer.
     pub fn eval_json(&self, text: &str) -> Result<serde_json::Value, LawError> {
         let q = self.question_from_str(text)?;
         let a = self.answer(&q)?;
-        serde_json::to_value(&a).map_err(|e| LawError::Malformed { field: String::new(), reason: e.to_string() })
+        serde_json::to_value(&a).map_err(|e| LawError::Malformed {
+            field: String::new(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads a JSON question and returns the answer as JSON text, its fields in a stable,
+    /// readable order (the question's kind and decision first, the explanation last).
+    pub fn eval_to_string(&self, text: &str, pretty: bool) -> Result<String, LawError> {
+        let q = self.question_from_str(text)?;
+        let a = self.answer(&q)?;
+        let out = if pretty {
+            serde_json::to_string_pretty(&a)
+        } else {
+            serde_json::to_string(&a)
+        };
+        out.map_err(|e| LawError::Malformed {
+            field: String::new(),
+            reason: e.to_string(),
+        })
     }
 }
 
 pub(crate) fn treaty_cite<'a>(t: &'a Treaty, article: &'a str) -> Cite<'a> {
-    Cite::Treaty { treaty: &t.id, article }
+    Cite::Treaty {
+        treaty: &t.id,
+        article,
+    }
 }
 
 pub(crate) fn reservation_cite<'a>(t: &'a Treaty, r: &'a Reservation) -> Cite<'a> {
-    Cite::Treaty { treaty: &t.id, article: &r.article }
+    Cite::Treaty {
+        treaty: &t.id,
+        article: &r.article,
+    }
 }

@@ -31,7 +31,11 @@ impl LawPacks {
         let mut treaties = Vec::new();
         let mut states = Vec::new();
         for (name, text) in files {
-            let mut cx = Cx { file: name, text, problems: &mut problems };
+            let mut cx = Cx {
+                file: name,
+                text,
+                problems: &mut problems,
+            };
             match kind_of(&mut cx) {
                 Some(Kind::Taxonomy) => {
                     if let Some(t) = cx.parse::<raw::TaxonomyFile>() {
@@ -70,43 +74,76 @@ impl LawPacks {
             }),
             [first, rest @ ..] => {
                 for (name, text, _) in rest {
-                    let mut cx = Cx { file: name, text, problems: &mut problems };
-                    cx.at(0..0, "pack.duplicate_taxonomy", format!(
-                        "a second taxonomy; the packs need exactly one (the first is {})",
-                        first.0
-                    ));
+                    let mut cx = Cx {
+                        file: name,
+                        text,
+                        problems: &mut problems,
+                    };
+                    cx.at(
+                        0..0,
+                        "pack.duplicate_taxonomy",
+                        format!(
+                            "a second taxonomy; the packs need exactly one (the first is {})",
+                            first.0
+                        ),
+                    );
                 }
                 let (name, text, tax) = first;
-                let mut cx = Cx { file: name, text, problems: &mut problems };
+                let mut cx = Cx {
+                    file: name,
+                    text,
+                    problems: &mut problems,
+                };
                 load_taxonomy(&mut cx, tax, &mut packs);
             }
         }
         for (name, text, t) in &treaties {
-            let mut cx = Cx { file: name, text, problems: &mut problems };
+            let mut cx = Cx {
+                file: name,
+                text,
+                problems: &mut problems,
+            };
             if let Some(treaty) = load_treaty(&mut cx, t, &packs) {
                 packs.treaties.push(treaty);
             }
         }
         for (name, text, tax) in taxonomies.iter().take(1) {
-            let mut cx = Cx { file: name, text, problems: &mut problems };
+            let mut cx = Cx {
+                file: name,
+                text,
+                problems: &mut problems,
+            };
             check_instruments(&mut cx, tax, &packs);
         }
         for (name, text, j) in &states {
-            let mut cx = Cx { file: name, text, problems: &mut problems };
+            let mut cx = Cx {
+                file: name,
+                text,
+                problems: &mut problems,
+            };
             if let Some(jur) = load_jurisdiction(&mut cx, j, &packs) {
                 let slot = jur.state.index();
                 if packs.state_ix.get(slot).is_some_and(|&ix| ix != NO_INDEX) {
-                    cx.at(j.state.span(), "pack.duplicate_state", format!(
-                        "a second pack for state {}; each state has exactly one",
-                        jur.state
-                    ));
+                    cx.at(
+                        j.state.span(),
+                        "pack.duplicate_state",
+                        format!(
+                            "a second pack for state {}; each state has exactly one",
+                            jur.state
+                        ),
+                    );
                 } else if let Some(entry) = packs.state_ix.get_mut(slot) {
                     *entry = u16::try_from(packs.jurisdictions.len()).unwrap_or(NO_INDEX);
                     packs.jurisdictions.push(jur);
                 }
             }
         }
-        if problems.is_empty() { Ok(packs) } else { Err(LoadError { problems }) }
+        problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        if problems.is_empty() {
+            Ok(packs)
+        } else {
+            Err(LoadError { problems })
+        }
     }
 }
 
@@ -128,9 +165,11 @@ fn kind_of(cx: &mut Cx) -> Option<Kind> {
         "treaty" => Some(Kind::Treaty),
         "jurisdiction" => Some(Kind::Jurisdiction),
         other => {
-            cx.at(kind.span(), "pack.unknown_kind", format!(
-                "unknown kind {other:?}; expected taxonomy, treaty or jurisdiction"
-            ));
+            cx.at(
+                kind.span(),
+                "pack.unknown_kind",
+                format!("unknown kind {other:?}; expected taxonomy, treaty or jurisdiction"),
+            );
             None
         }
     }
@@ -172,7 +211,10 @@ impl Cx<'_> {
             self.at(source.span(), "pack.missing_source",
                 "`source` is empty: say where this fact comes from (a URL, an official journal, a register)");
         }
-        Fact { source: source.get_ref().clone(), verified }
+        Fact {
+            source: source.get_ref().clone(),
+            verified,
+        }
     }
 
     fn state(&mut self, s: &S<String>) -> Option<State> {
@@ -195,11 +237,15 @@ impl Cx<'_> {
     ) -> Option<T> {
         let v = parse(s.get_ref());
         if v.is_none() {
-            self.at(s.span(), "pack.unknown_value", format!(
-                "unknown {what} {:?}; expected one of {}",
-                s.get_ref(),
-                spellings()
-            ));
+            self.at(
+                s.span(),
+                "pack.unknown_value",
+                format!(
+                    "unknown {what} {:?}; expected one of {}",
+                    s.get_ref(),
+                    spellings()
+                ),
+            );
         }
         v
     }
@@ -211,7 +257,9 @@ impl Cx<'_> {
         parse: fn(&str) -> Option<T>,
         spellings: fn() -> String,
     ) -> Vec<T> {
-        list.iter().filter_map(|s| self.vocab(s, what, parse, spellings)).collect()
+        list.iter()
+            .filter_map(|s| self.vocab(s, what, parse, spellings))
+            .collect()
     }
 
     fn offences(&mut self, list: &[S<String>], packs: &LawPacks) -> Vec<OffenceId> {
@@ -219,10 +267,11 @@ impl Cx<'_> {
         for s in list {
             match packs.offence_id(s.get_ref()) {
                 Some(id) => out.push(id),
-                None => self.at(s.span(), "pack.unknown_offence", format!(
-                    "{:?} is not an offence id of the taxonomy",
-                    s.get_ref()
-                )),
+                None => self.at(
+                    s.span(),
+                    "pack.unknown_offence",
+                    format!("{:?} is not an offence id of the taxonomy", s.get_ref()),
+                ),
             }
         }
         out
@@ -240,17 +289,30 @@ impl Cx<'_> {
             _ => None,
         };
         if date.is_none() {
-            self.at(d.span(), "pack.invalid_date",
-                format!("{dt} is not a calendar date; write it as 2004-07-01 (no time)"));
+            self.at(
+                d.span(),
+                "pack.invalid_date",
+                format!("{dt} is not a calendar date; write it as 2004-07-01 (no time)"),
+            );
         }
         date
     }
 
-    fn require_order(&mut self, first: Option<NaiveDate>, then: Option<&S<Datetime>>, then_date: Option<NaiveDate>, what: &str) {
-        if let (Some(a), Some(b), Some(span)) = (first, then_date, then) {
-            if b < a {
-                self.at(span.span(), "pack.date_order", format!("{what} ({b}) is before {a}"));
-            }
+    fn require_order(
+        &mut self,
+        first: Option<NaiveDate>,
+        then: Option<&S<Datetime>>,
+        then_date: Option<NaiveDate>,
+        what: &str,
+    ) {
+        if let (Some(a), Some(b), Some(span)) = (first, then_date, then)
+            && b < a
+        {
+            self.at(
+                span.span(),
+                "pack.date_order",
+                format!("{what} ({b}) is before {a}"),
+            );
         }
     }
 }
@@ -267,15 +329,26 @@ fn load_taxonomy(cx: &mut Cx, tax: &raw::TaxonomyFile, packs: &mut LawPacks) {
         let c = c.get_ref();
         let id = c.id.get_ref();
         if !is_identifier(id) {
-            cx.at(c.id.span(), "pack.invalid_id", format!(
-                "condition id {id:?}: use lower-case letters, digits and '_'"
-            ));
-        } else if packs.condition_ix.contains_key(id) || crate::question::BUILTIN_FACTS.contains(&id.as_str()) {
-            cx.at(c.id.span(), "pack.duplicate_id", format!("condition {id:?} is defined twice (or is a built-in fact)"));
+            cx.at(
+                c.id.span(),
+                "pack.invalid_id",
+                format!("condition id {id:?}: use lower-case letters, digits and '_'"),
+            );
+        } else if packs.condition_ix.contains_key(id)
+            || crate::question::BUILTIN_FACTS.contains(&id.as_str())
+        {
+            cx.at(
+                c.id.span(),
+                "pack.duplicate_id",
+                format!("condition {id:?} is defined twice (or is a built-in fact)"),
+            );
         } else {
             let ix = ConditionId(u16::try_from(packs.conditions.len()).unwrap_or(u16::MAX));
             packs.condition_ix.insert(id.clone(), ix);
-            packs.conditions.push(Condition { id: id.clone(), description: c.description.clone() });
+            packs.conditions.push(Condition {
+                id: id.clone(),
+                description: c.description.clone(),
+            });
         }
     }
     for o in &tax.offence {
@@ -283,11 +356,17 @@ fn load_taxonomy(cx: &mut Cx, tax: &raw::TaxonomyFile, packs: &mut LawPacks) {
         let id = o.id.get_ref();
         let fact = cx.fact(&o.source, o.verified);
         if !is_identifier(id) {
-            cx.at(o.id.span(), "pack.invalid_id", format!(
-                "offence id {id:?}: use lower-case letters, digits and '_'"
-            ));
+            cx.at(
+                o.id.span(),
+                "pack.invalid_id",
+                format!("offence id {id:?}: use lower-case letters, digits and '_'"),
+            );
         } else if packs.offence_ix.contains_key(id) {
-            cx.at(o.id.span(), "pack.duplicate_id", format!("offence {id:?} is defined twice"));
+            cx.at(
+                o.id.span(),
+                "pack.duplicate_id",
+                format!("offence {id:?} is defined twice"),
+            );
         } else {
             let instruments = o
                 .instruments
@@ -299,7 +378,12 @@ fn load_taxonomy(cx: &mut Cx, tax: &raw::TaxonomyFile, packs: &mut LawPacks) {
                 .collect();
             let ix = OffenceId(u16::try_from(packs.offences.len()).unwrap_or(u16::MAX));
             packs.offence_ix.insert(id.clone(), ix);
-            packs.offences.push(Offence { id: id.clone(), name: o.name.clone(), instruments, fact });
+            packs.offences.push(Offence {
+                id: id.clone(),
+                name: o.name.clone(),
+                instruments,
+                fact,
+            });
         }
     }
 }
@@ -324,16 +408,25 @@ fn check_instruments(cx: &mut Cx, tax: &raw::TaxonomyFile, packs: &LawPacks) {
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Treaty> {
     let id = t.id.get_ref();
     if !is_identifier(id) {
-        cx.at(t.id.span(), "pack.invalid_id", format!("treaty id {id:?}: use lower-case letters, digits and '_'"));
+        cx.at(
+            t.id.span(),
+            "pack.invalid_id",
+            format!("treaty id {id:?}: use lower-case letters, digits and '_'"),
+        );
     }
     if packs.treaty(id).is_some() {
-        cx.at(t.id.span(), "pack.duplicate_id", format!("treaty {id:?} is defined twice"));
+        cx.at(
+            t.id.span(),
+            "pack.duplicate_id",
+            format!("treaty {id:?} is defined twice"),
+        );
         return None;
     }
     let fact = cx.fact(&t.source, t.verified);
@@ -347,27 +440,55 @@ fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Tre
         let in_force = cx.date(p.in_force.as_ref());
         let left = cx.date(p.left.as_ref());
         cx.require_order(signed, p.ratified.as_ref(), ratified, "ratification");
-        cx.require_order(ratified.or(signed), p.in_force.as_ref(), in_force, "entry into force");
+        cx.require_order(
+            ratified.or(signed),
+            p.in_force.as_ref(),
+            in_force,
+            "entry into force",
+        );
         cx.require_order(in_force, p.left.as_ref(), left, "the date the state left");
-        let Some(state) = cx.state(&p.state) else { continue };
-        if party_ix.get(state.index()).is_some_and(|&ix| ix != NO_INDEX) {
-            cx.at(p.state.span(), "pack.duplicate_party", format!("{state} is listed twice as a party"));
+        let Some(state) = cx.state(&p.state) else {
+            continue;
+        };
+        if party_ix
+            .get(state.index())
+            .is_some_and(|&ix| ix != NO_INDEX)
+        {
+            cx.at(
+                p.state.span(),
+                "pack.duplicate_party",
+                format!("{state} is listed twice as a party"),
+            );
             continue;
         }
         if let Some(slot) = party_ix.get_mut(state.index()) {
             *slot = u16::try_from(parties.len()).unwrap_or(NO_INDEX);
         }
-        parties.push(Party { state, signed, ratified, in_force, left, fact });
+        parties.push(Party {
+            state,
+            signed,
+            ratified,
+            in_force,
+            left,
+            fact,
+        });
     }
     let mut provides = Vec::new();
     let mut by_measure = [None; MEASURE_COUNT];
     for p in &t.provides {
         let p = p.get_ref();
-        let Some(measure) = cx.vocab(&p.measure, "measure", Measure::parse, Measure::spellings) else { continue };
+        let Some(measure) = cx.vocab(&p.measure, "measure", Measure::parse, Measure::spellings)
+        else {
+            continue;
+        };
         if by_measure[measure.index()].is_some() {
-            cx.at(p.measure.span(), "pack.duplicate_measure", format!(
-                "measure {measure} is provided for twice in this treaty; merge the two tables"
-            ));
+            cx.at(
+                p.measure.span(),
+                "pack.duplicate_measure",
+                format!(
+                    "measure {measure} is provided for twice in this treaty; merge the two tables"
+                ),
+            );
             continue;
         }
         if let Some(prov) = load_provides(cx, p, measure, packs) {
@@ -382,9 +503,16 @@ fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Tre
         let effect = cx.vocab(&r.effect, "effect", Effect::parse, Effect::spellings);
         let measures = cx.vocab_list(&r.measures, "measure", Measure::parse, Measure::spellings);
         let except_offences = cx.offences(&r.except_offences, packs);
-        let bases = cx.vocab_list(&r.bases, "jurisdiction basis", Basis::parse, Basis::spellings);
+        let bases = cx.vocab_list(
+            &r.bases,
+            "jurisdiction basis",
+            Basis::parse,
+            Basis::spellings,
+        );
         let from = cx.date(r.from.as_ref());
-        let Some(state) = cx.state(&r.state) else { continue };
+        let Some(state) = cx.state(&r.state) else {
+            continue;
+        };
         if party_ix.get(state.index()).is_none_or(|&ix| ix == NO_INDEX) {
             cx.at(r.state.span(), "pack.reservation_by_non_party", format!(
                 "{state} makes a reservation but is not listed as a party; add a [[party]] for it"
@@ -392,18 +520,20 @@ fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Tre
         }
         let Some(effect) = effect else { continue };
         let needs = match effect {
-            Effect::ExcludeMeasure | Effect::RequireDualCriminality | Effect::CentralAuthorityOnly => {
-                (measures.is_empty()).then_some("`measures`")
-            }
+            Effect::ExcludeMeasure
+            | Effect::RequireDualCriminality
+            | Effect::CentralAuthorityOnly => (measures.is_empty()).then_some("`measures`"),
             Effect::PenaltyThreshold => {
                 (measures.is_empty() || r.months.is_none()).then_some("`measures` and `months`")
             }
             Effect::NoJurisdictionBasis => bases.is_empty().then_some("`bases`"),
         };
         if let Some(what) = needs {
-            cx.at(r.effect.span(), "pack.incomplete_reservation", format!(
-                "a reservation with effect {effect} needs {what}"
-            ));
+            cx.at(
+                r.effect.span(),
+                "pack.incomplete_reservation",
+                format!("a reservation with effect {effect} needs {what}"),
+            );
             continue;
         }
         reservations.push(Reservation {
@@ -427,11 +557,21 @@ fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Tre
             .basis
             .iter()
             .filter_map(|b| {
-                let basis = cx.vocab(&b.basis, "jurisdiction basis", Basis::parse, Basis::spellings)?;
+                let basis = cx.vocab(
+                    &b.basis,
+                    "jurisdiction basis",
+                    Basis::parse,
+                    Basis::spellings,
+                )?;
                 Some((basis, b.article.clone()))
             })
             .collect();
-        TreatyJurisdiction { offences, bases, consult_article: j.consult_article.clone(), fact }
+        TreatyJurisdiction {
+            offences,
+            bases,
+            consult_article: j.consult_article.clone(),
+            fact,
+        }
     });
     let competing = t
         .competing_factor
@@ -456,26 +596,63 @@ fn load_treaty(cx: &mut Cx, t: &raw::TreatyFile, packs: &LawPacks) -> Option<Tre
     })
 }
 
-fn load_provides(cx: &mut Cx, p: &raw::RawProvides, measure: Measure, packs: &LawPacks) -> Option<Provides> {
+fn load_provides(
+    cx: &mut Cx,
+    p: &raw::RawProvides,
+    measure: Measure,
+    packs: &LawPacks,
+) -> Option<Provides> {
     let fact = cx.fact(&p.source, p.verified);
     let channels = cx.vocab_list(&p.channels, "channel", Channel::parse, Channel::spellings);
-    let dual = cx.vocab(&p.dual_criminality, "dual-criminality rule", DualCriminalityRule::parse, DualCriminalityRule::spellings);
+    let dual = cx.vocab(
+        &p.dual_criminality,
+        "dual-criminality rule",
+        DualCriminalityRule::parse,
+        DualCriminalityRule::spellings,
+    );
     let offences = p.offences.as_ref().map(|o| cx.offences(o, packs));
-    let refusal_grounds = cx.vocab_list(&p.refusal_grounds, "refusal ground", RefusalGround::parse, RefusalGround::spellings);
+    let refusal_grounds = cx.vocab_list(
+        &p.refusal_grounds,
+        "refusal ground",
+        RefusalGround::parse,
+        RefusalGround::spellings,
+    );
     let nationals = match &p.nationals {
-        Some(n) => cx.vocab(n, "nationals rule", InstrumentNationals::parse, InstrumentNationals::spellings),
+        Some(n) => cx.vocab(
+            n,
+            "nationals rule",
+            InstrumentNationals::parse,
+            InstrumentNationals::spellings,
+        ),
         None => Some(InstrumentNationals::NationalLaw),
     };
     let mut deadlines = Vec::new();
     for d in &p.deadline {
         let span = d.span();
         let d = d.get_ref();
-        let Some(kind) = cx.vocab(&d.kind, "deadline kind", DeadlineKind::parse, DeadlineKind::spellings) else { continue };
+        let Some(kind) = cx.vocab(
+            &d.kind,
+            "deadline kind",
+            DeadlineKind::parse,
+            DeadlineKind::spellings,
+        ) else {
+            continue;
+        };
         if d.days.is_none() == d.hours.is_none() {
-            cx.at(span, "pack.invalid_deadline", "a deadline gives exactly one of `days` or `hours`");
+            cx.at(
+                span,
+                "pack.invalid_deadline",
+                "a deadline gives exactly one of `days` or `hours`",
+            );
             continue;
         }
-        deadlines.push(Deadline { what: d.what.clone(), days: d.days, hours: d.hours, kind, article: d.article.clone() });
+        deadlines.push(Deadline {
+            what: d.what.clone(),
+            days: d.days,
+            hours: d.hours,
+            kind,
+            article: d.article.clone(),
+        });
     }
     let exempt = match (&p.exempt_offences, p.exempt_min_months) {
         (None, None) => None,
@@ -485,13 +662,20 @@ fn load_provides(cx: &mut Cx, p: &raw::RawProvides, measure: Measure, packs: &La
             article: p.exempt_article.clone().unwrap_or_default(),
         }),
         _ => {
-            cx.at(p.measure.span(), "pack.incomplete_exemption",
-                "`exempt_offences` and `exempt_min_months` go together: give both or neither");
+            cx.at(
+                p.measure.span(),
+                "pack.incomplete_exemption",
+                "`exempt_offences` and `exempt_min_months` go together: give both or neither",
+            );
             None
         }
     };
     if p.articles.is_empty() {
-        cx.at(p.measure.span(), "pack.missing_article", "`articles` is empty: cite the articles that provide for this measure");
+        cx.at(
+            p.measure.span(),
+            "pack.missing_article",
+            "`articles` is empty: cite the articles that provide for this measure",
+        );
     }
     let first = p.articles.first().cloned().unwrap_or_default();
     Some(Provides {
@@ -499,7 +683,10 @@ fn load_provides(cx: &mut Cx, p: &raw::RawProvides, measure: Measure, packs: &La
         articles: p.articles.clone(),
         channels,
         dual_criminality: dual?,
-        dual_criminality_article: p.dual_criminality_article.clone().unwrap_or_else(|| first.clone()),
+        dual_criminality_article: p
+            .dual_criminality_article
+            .clone()
+            .unwrap_or_else(|| first.clone()),
         threshold_months: p.threshold_months,
         sentence_threshold_months: p.sentence_threshold_months,
         threshold_article: p.threshold_article.clone().unwrap_or_else(|| first.clone()),
@@ -519,7 +706,11 @@ fn load_provides(cx: &mut Cx, p: &raw::RawProvides, measure: Measure, packs: &La
 }
 
 fn rule<T: Clone>(cx: &mut Cx, r: &raw::RawRule<T>) -> Rule<T> {
-    Rule { rule: r.rule.clone(), provision: r.provision.clone(), fact: cx.fact(&r.source, r.verified) }
+    Rule {
+        rule: r.rule.clone(),
+        provision: r.provision.clone(),
+        fact: cx.fact(&r.source, r.verified),
+    }
 }
 
 fn vocab_rule<T>(
@@ -531,10 +722,18 @@ fn vocab_rule<T>(
 ) -> Option<Rule<T>> {
     let fact = cx.fact(&r.source, r.verified);
     let v = cx.vocab(&r.rule, what, parse, spellings)?;
-    Some(Rule { rule: v, provision: r.provision.clone(), fact })
+    Some(Rule {
+        rule: v,
+        provision: r.provision.clone(),
+        fact,
+    })
 }
 
-fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -> Option<Jurisdiction> {
+fn load_jurisdiction(
+    cx: &mut Cx,
+    j: &raw::JurisdictionFile,
+    packs: &LawPacks,
+) -> Option<Jurisdiction> {
     let state = cx.state(&j.state);
     let mut authorities = Vec::new();
     let mut accepted_channels: Vec<Channel> = Vec::new();
@@ -547,16 +746,28 @@ fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -
                 accepted_channels.push(*c);
             }
         }
-        authorities.push(Authority { role: a.role.clone(), name: a.name.clone(), channels, fact });
+        authorities.push(Authority {
+            role: a.role.clone(),
+            name: a.name.clone(),
+            channels,
+            fact,
+        });
     }
     let mut measures = Vec::new();
     let mut measure_ix = [None; MEASURE_COUNT];
     for m in &j.measure {
         let m = m.get_ref();
         let fact = cx.fact(&m.source, m.verified);
-        let Some(measure) = cx.vocab(&m.measure, "measure", Measure::parse, Measure::spellings) else { continue };
+        let Some(measure) = cx.vocab(&m.measure, "measure", Measure::parse, Measure::spellings)
+        else {
+            continue;
+        };
         if measure_ix[measure.index()].is_some() {
-            cx.at(m.measure.span(), "pack.duplicate_measure", format!("measure {measure} is listed twice"));
+            cx.at(
+                m.measure.span(),
+                "pack.duplicate_measure",
+                format!("measure {measure} is listed twice"),
+            );
             continue;
         }
         measure_ix[measure.index()] = u16::try_from(measures.len()).ok();
@@ -579,26 +790,42 @@ fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -
         for c in &p.conditions {
             match packs.condition_id(c.get_ref()) {
                 Some(id) => conditions.push(id),
-                None => cx.at(c.span(), "pack.unknown_condition", format!(
-                    "{:?} is not a condition declared in the taxonomy",
-                    c.get_ref()
-                )),
+                None => cx.at(
+                    c.span(),
+                    "pack.unknown_condition",
+                    format!(
+                        "{:?} is not a condition declared in the taxonomy",
+                        c.get_ref()
+                    ),
+                ),
             }
         }
         let in_force = cx.date(p.in_force.as_ref());
         let repealed = cx.date(p.repealed.as_ref());
         cx.require_order(in_force, p.repealed.as_ref(), repealed, "repeal");
         if p.min_months > p.max_months {
-            cx.at(span.clone(), "pack.penalty_order", format!(
-                "min_months ({}) is above max_months ({})",
-                p.min_months, p.max_months
-            ));
+            cx.at(
+                span.clone(),
+                "pack.penalty_order",
+                format!(
+                    "min_months ({}) is above max_months ({})",
+                    p.min_months, p.max_months
+                ),
+            );
         }
         if p.offences.is_empty() {
-            cx.at(span, "pack.unmapped_provision", "`offences` is empty: map the provision to at least one taxonomy offence");
+            cx.at(
+                span,
+                "pack.unmapped_provision",
+                "`offences` is empty: map the provision to at least one taxonomy offence",
+            );
         }
         if provisions.iter().any(|q| &q.id == p.id.get_ref()) {
-            cx.at(p.id.span(), "pack.duplicate_id", format!("provision {:?} is defined twice", p.id.get_ref()));
+            cx.at(
+                p.id.span(),
+                "pack.duplicate_id",
+                format!("provision {:?} is defined twice", p.id.get_ref()),
+            );
             continue;
         }
         let ix = u32::try_from(provisions.len()).unwrap_or(u32::MAX);
@@ -623,21 +850,57 @@ fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -
     }
     let e = &j.extradition;
     let treaty_required = rule(cx, &e.treaty_required);
-    let nationals = vocab_rule(cx, &e.nationals, "nationals rule", NationalsRule::parse, NationalsRule::spellings);
-    let political = vocab_rule(cx, &e.political_offences, "rule", GroundRule::parse, GroundRule::spellings);
-    let military = vocab_rule(cx, &e.military_offences, "rule", GroundRule::parse, GroundRule::spellings);
-    let death = vocab_rule(cx, &e.death_penalty, "death-penalty rule", DeathPenaltyRule::parse, DeathPenaltyRule::spellings);
+    let nationals = vocab_rule(
+        cx,
+        &e.nationals,
+        "nationals rule",
+        NationalsRule::parse,
+        NationalsRule::spellings,
+    );
+    let political = vocab_rule(
+        cx,
+        &e.political_offences,
+        "rule",
+        GroundRule::parse,
+        GroundRule::spellings,
+    );
+    let military = vocab_rule(
+        cx,
+        &e.military_offences,
+        "rule",
+        GroundRule::parse,
+        GroundRule::spellings,
+    );
+    let death = vocab_rule(
+        cx,
+        &e.death_penalty,
+        "death-penalty rule",
+        DeathPenaltyRule::parse,
+        DeathPenaltyRule::spellings,
+    );
     let threshold = Rule {
         rule: (e.threshold.max_penalty_months, e.threshold.sentence_months),
         provision: e.threshold.provision.clone(),
         fact: cx.fact(&e.threshold.source, e.threshold.verified),
     };
     let ne_bis = match &e.ne_bis_in_idem {
-        Some(r) => Some(vocab_rule(cx, r, "rule", GroundRule::parse, GroundRule::spellings)?),
+        Some(r) => Some(vocab_rule(
+            cx,
+            r,
+            "rule",
+            GroundRule::parse,
+            GroundRule::spellings,
+        )?),
         None => None,
     };
     let discrimination = match &e.discrimination {
-        Some(r) => Some(vocab_rule(cx, r, "rule", GroundRule::parse, GroundRule::spellings)?),
+        Some(r) => Some(vocab_rule(
+            cx,
+            r,
+            "rule",
+            GroundRule::parse,
+            GroundRule::spellings,
+        )?),
         None => None,
     };
     let prosecute_instead = e.prosecute_instead.as_ref().map(|r| rule(cx, r));
@@ -646,9 +909,20 @@ fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -
     for b in &j.jurisdiction_basis {
         let b = b.get_ref();
         let fact = cx.fact(&b.source, b.verified);
-        let Some(basis) = cx.vocab(&b.basis, "jurisdiction basis", Basis::parse, Basis::spellings) else { continue };
+        let Some(basis) = cx.vocab(
+            &b.basis,
+            "jurisdiction basis",
+            Basis::parse,
+            Basis::spellings,
+        ) else {
+            continue;
+        };
         if bases.iter().any(|x| x.0 == basis) {
-            cx.at(b.basis.span(), "pack.duplicate_basis", format!("basis {basis} is listed twice"));
+            cx.at(
+                b.basis.span(),
+                "pack.duplicate_basis",
+                format!("basis {basis} is listed twice"),
+            );
             continue;
         }
         bases.push((basis, b.provision.clone(), fact));
@@ -657,7 +931,11 @@ fn load_jurisdiction(cx: &mut Cx, j: &raw::JurisdictionFile, packs: &LawPacks) -
         Some(r) => {
             let fact = cx.fact(&r.source, r.verified);
             let factors = cx.vocab_list(&r.rule, "factor", Factor::parse, Factor::spellings);
-            Some(Rule { rule: factors, provision: r.provision.clone(), fact })
+            Some(Rule {
+                rule: factors,
+                provision: r.provision.clone(),
+                fact,
+            })
         }
         None => None,
     };

@@ -129,7 +129,9 @@ pub struct Provides {
 
 impl Provides {
     pub fn covers(&self, offence: OffenceId) -> bool {
-        self.offences.as_ref().is_none_or(|list| list.contains(&offence))
+        self.offences
+            .as_ref()
+            .is_none_or(|list| list.contains(&offence))
     }
 }
 
@@ -200,7 +202,9 @@ impl Jurisdiction {
     }
 
     pub(crate) fn provisions_for(&self, offence: OffenceId) -> &[u32] {
-        self.by_offence.get(usize::from(offence.0)).map_or(&[], Vec::as_slice)
+        self.by_offence
+            .get(usize::from(offence.0))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn provision(&self, ix: u32) -> Option<&Provision> {

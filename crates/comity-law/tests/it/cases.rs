@@ -21,14 +21,22 @@ fn matches(expected: &Value, actual: &Value, path: &str, problems: &mut Vec<Stri
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                problems.push(format!("{path}: expected {} elements, got {}: {}", e.len(), a.len(), actual));
+                problems.push(format!(
+                    "{path}: expected {} elements, got {}: {}",
+                    e.len(),
+                    a.len(),
+                    actual
+                ));
                 return;
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
                 matches(ev, av, &format!("{path}[{i}]"), problems);
             }
         }
-        (Value::Number(e), Value::Number(a)) if e.as_f64().zip(a.as_f64()).is_some_and(|(x, y)| (x - y).abs() < 1e-9) => {}
+        (Value::Number(e), Value::Number(a))
+            if e.as_f64()
+                .zip(a.as_f64())
+                .is_some_and(|(x, y)| (x - y).abs() < 1e-9) => {}
         (e, a) if e == a => {}
         (e, a) => problems.push(format!("{path}: expected {e}, got {a}")),
     }
@@ -51,13 +59,24 @@ fn run_file(name: &str, fictional: &LawPacks, shipped: &LawPacks) -> (usize, Vec
             q => q.to_string(),
         };
         let mut problems = Vec::new();
-        match (packs.eval_json(&text), case.get("expect"), case.get("error")) {
+        match (
+            packs.eval_json(&text),
+            case.get("expect"),
+            case.get("error"),
+        ) {
             (Ok(answer), Some(expect), None) => {
                 matches(expect, &answer, "", &mut problems);
                 check_explanation(&answer, &mut problems);
             }
-            (Err(e), None, Some(expect)) => matches(expect, &serde_json::json!({"code": e.code(), "field": e.field()}), "", &mut problems),
-            (Ok(answer), None, Some(_)) => problems.push(format!("expected an error, got {answer}")),
+            (Err(e), None, Some(expect)) => matches(
+                expect,
+                &serde_json::json!({"code": e.code(), "field": e.field()}),
+                "",
+                &mut problems,
+            ),
+            (Ok(answer), None, Some(_)) => {
+                problems.push(format!("expected an error, got {answer}"))
+            }
             (Err(e), Some(_), None) => problems.push(format!("unexpected error {}: {e}", e.code())),
             _ => problems.push("give exactly one of `expect` or `error`".into()),
         }
@@ -77,7 +96,9 @@ fn check_explanation(answer: &Value, problems: &mut Vec<String>) {
     }
     for s in steps {
         let kind = s["cite"]["kind"].as_str().unwrap_or("");
-        if !["treaty", "national", "guidance"].contains(&kind) || s["text"].as_str().is_none_or(str::is_empty) {
+        if !["treaty", "national", "guidance"].contains(&kind)
+            || s["text"].as_str().is_none_or(str::is_empty)
+        {
             problems.push(format!("step without citation or text: {s}"));
         }
     }
@@ -100,6 +121,11 @@ fn data_driven_cases() {
         total += count;
         failures.append(&mut f);
     }
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(total >= 60, "only {total} cases");
 }

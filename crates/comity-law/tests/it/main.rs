@@ -1,3 +1,5 @@
 mod cases;
+mod load;
+mod props;
 mod shipped;
 mod support;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use comity_law::LawPacks;
 
 pub fn data(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
 }
 
 /// Every `.toml` file under `dir`, as `(path relative to dir, text)`, sorted by path.
@@ -18,7 +20,11 @@ pub fn read_dir(dir: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "toml") {
-                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((rel, std::fs::read_to_string(&path).unwrap()));
             }
         }
