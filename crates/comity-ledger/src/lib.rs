@@ -28,4 +28,4 @@ pub use note::{KeyKind, Note, NoteSignature, NoteSigner, NoteVerifier, VerifiedS
 pub use proof::{verify_consistency, verify_inclusion};
 pub use tile::TileId;
 pub use tree::HashReader;
-pub use witness::{Alarm, AlarmKind, WitnessDecision, witness};
+pub use witness::{Alarm, AlarmKind, WitnessDecision, witness, witness_from_tiles};

@@ -58,6 +58,16 @@ pub fn verify_inclusion(
     Ok(())
 }
 
+/// Number of hashes in the RFC 9162 consistency proof from `old` to `new` (0 < old < new).
+pub fn consistency_proof_len(old: u64, new: u64) -> usize {
+    if old == 0 || old >= new {
+        return 0;
+    }
+    let (fork, border) = decompose(old - 1, new);
+    let shift = old.trailing_zeros() as usize;
+    usize::from(!old.is_power_of_two()) + fork.saturating_sub(shift) + border
+}
+
 /// Both roots a consistency proof implies: the root it rebuilds for the old tree (from the old
 /// tree's nodes only) and the root it rebuilds for the new tree. The caller compares them with
 /// the roots it trusts; [`verify_consistency`] does so.
@@ -85,10 +95,8 @@ pub fn consistency_roots(
         }
         return Ok((*old_root, *old_root));
     }
-    let (fork, border) = decompose(old - 1, new);
-    let shift = old.trailing_zeros() as usize;
     let seeded = old.is_power_of_two();
-    let want = usize::from(!seeded) + fork.saturating_sub(shift) + border;
+    let want = consistency_proof_len(old, new);
     if proof.len() != want {
         return Err(LedgerError::ProofLength {
             got: proof.len(),

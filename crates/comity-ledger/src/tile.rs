@@ -415,3 +415,57 @@ impl HashReader for TileSet {
         indexes.iter().map(|&i| self.stored_hash(i)).collect()
     }
 }
+
+/// Records which stored hashes a computation asks for, answering with placeholders.
+struct Recorder(std::cell::RefCell<Vec<u64>>);
+
+impl HashReader for Recorder {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
+        self.0.borrow_mut().extend_from_slice(indexes);
+        Ok(vec![Hash::default(); indexes.len()])
+    }
+}
+
+fn recorded<F: FnOnce(&Recorder) -> Result<()>>(f: F) -> Result<Vec<u64>> {
+    let r = Recorder(std::cell::RefCell::new(Vec::new()));
+    f(&r)?;
+    Ok(r.0.into_inner())
+}
+
+/// The hash tiles, with their widths in a tree of `size`, that hold the given stored hashes.
+pub fn tiles_for_stored_hashes(size: u64, indexes: &[u64]) -> Vec<TileId> {
+    let mut out: Vec<TileId> = indexes
+        .iter()
+        .map(|&i| {
+            let (level, n) = split_stored_hash_index(i);
+            let tile_level = (level / TILE_HEIGHT) as u8;
+            let index = (n << (level % TILE_HEIGHT)) / TILE_WIDTH;
+            let entries = level_entries(size, TileLevel::Hashes(tile_level));
+            let width = entries.saturating_sub(index * TILE_WIDTH).min(TILE_WIDTH) as u16;
+            TileId {
+                level: TileLevel::Hashes(tile_level),
+                index,
+                width,
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Tiles a client fetches (for a tree of `size`) to compute the inclusion proof of `index`.
+pub fn tiles_for_inclusion(index: u64, size: u64) -> Result<Vec<TileId>> {
+    let idx = recorded(|r| crate::tree::inclusion_proof(index, size, r).map(drop))?;
+    Ok(tiles_for_stored_hashes(size, &idx))
+}
+
+/// Tiles a witness fetches (for the tree of `new`) to compute the consistency proof from `old`
+/// and, when `old` is a power of two, the larger tree's own hash of the first `old` entries.
+pub fn tiles_for_consistency(old: u64, new: u64) -> Result<Vec<TileId>> {
+    let mut idx = recorded(|r| crate::tree::consistency_proof(old, new, r).map(drop))?;
+    if old.is_power_of_two() {
+        idx.extend(recorded(|r| tree_hash(old, r).map(drop))?);
+    }
+    Ok(tiles_for_stored_hashes(new, &idx))
+}

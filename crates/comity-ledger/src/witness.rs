@@ -7,7 +7,9 @@ use crate::checkpoint::SignedCheckpoint;
 use crate::error::{LedgerError, Result};
 use crate::hash::Hash;
 use crate::note::NoteVerifier;
-use crate::proof::consistency_roots;
+use crate::proof::{consistency_proof_len, consistency_roots};
+use crate::tile::TileSet;
+use crate::tree::{consistency_proof, tree_hash};
 
 /// Version of the serialized [`Alarm`].
 pub const ALARM_VERSION: u32 = 1;
@@ -65,7 +67,7 @@ impl Alarm {
         let holds = match self.kind {
             AlarmKind::SameSizeDifferentRoots => s.size == l.size && s.root != l.root,
             AlarmKind::NotAPrefix => {
-                let (fr, sr) = consistency_roots(s.size, l.size, &self.proof, &s.root)?;
+                let (fr, sr) = implied_roots(s.size, l.size, &self.proof, &s.root)?;
                 s.size < l.size && sr == l.root && fr != s.root
             }
         };
@@ -79,9 +81,68 @@ impl Alarm {
     }
 }
 
+/// Roots of the smaller and larger tree implied by a consistency proof. When the smaller size is
+/// a power of two the RFC proof omits the prefix's own hash (the verifier supplies it); an
+/// *extended* proof carries the larger tree's hash of that prefix first, so a fork at such a size
+/// is provable too.
+fn implied_roots(
+    small: u64,
+    large: u64,
+    proof: &[Hash],
+    small_root: &Hash,
+) -> Result<(Hash, Hash)> {
+    if small.is_power_of_two()
+        && proof.len() == consistency_proof_len(small, large) + 1
+        && let Some((prefix, rest)) = proof.split_first()
+    {
+        return consistency_roots(small, large, rest, prefix);
+    }
+    consistency_roots(small, large, proof, small_root)
+}
+
+/// The witness's own consistency proof, computed from tiles of the larger tree fetched from the
+/// log (see [`crate::tile::tiles_for_consistency`]); extended with the prefix hash when `small`
+/// is a power of two. The tiles need no separate check: the result is verified against the
+/// signed roots.
+pub fn proof_from_tiles(small: u64, large: u64, tiles: &TileSet) -> Result<Vec<Hash>> {
+    if small == 0 || small == large {
+        return Ok(Vec::new());
+    }
+    let mut proof = Vec::new();
+    if small.is_power_of_two() {
+        proof.push(tree_hash(small, tiles)?);
+    }
+    proof.extend(consistency_proof(small, large, tiles)?);
+    Ok(proof)
+}
+
+/// [`witness`] with the proof computed from the larger tree's tiles (`tiles.size()` must be
+/// the larger of the two checkpoint sizes). This is how a node witnesses a tlog-tiles log.
+pub fn witness_from_tiles(
+    log: &NoteVerifier,
+    last: Option<&SignedCheckpoint>,
+    new: &SignedCheckpoint,
+    tiles: &TileSet,
+) -> Result<WitnessDecision> {
+    let Some(last_cp) = last else {
+        return witness(log, None, new, &[]);
+    };
+    let (a, b) = (last_cp.checkpoint.size, new.checkpoint.size);
+    let (small, large) = (a.min(b), a.max(b));
+    if tiles.size() != large {
+        return Err(LedgerError::SizeBeyondLog {
+            asked: large,
+            size: tiles.size(),
+        });
+    }
+    let proof = proof_from_tiles(small, large, tiles)?;
+    witness(log, last, new, &proof)
+}
+
 /// Decides what to do with `new` from the log whose key is `log`, given the `last` checkpoint
 /// this witness accepted from it (already stored, re-verified here) and a consistency proof
-/// between the two sizes (from the smaller to the larger, as the log serves it).
+/// between the two sizes (from the smaller to the larger), plain RFC 9162 or extended (see
+/// [`proof_from_tiles`]).
 ///
 /// Errors (not alarms) are returned when the input proves nothing: a bad signature or origin,
 /// or a proof that does not rebuild the larger signed root. Those are not evidence against the
@@ -130,7 +191,7 @@ pub fn witness(
             WitnessDecision::Older
         });
     }
-    let (implied_small, implied_large) = consistency_roots(s.size, l.size, proof, &s.root)?;
+    let (implied_small, implied_large) = implied_roots(s.size, l.size, proof, &s.root)?;
     if implied_large != l.root {
         return Err(LedgerError::ConsistencyNewRootMismatch);
     }

@@ -124,3 +124,25 @@ fn tiles_that_do_not_exist_yet_are_not_served() {
         &log.tile(&partial).unwrap()[..320]
     );
 }
+
+#[test]
+fn a_client_computes_inclusion_proofs_from_the_few_tiles_it_needs() {
+    let log = log_of(70_000);
+    for i in [0, 255, 256, 65_535, 65_536, 69_999] {
+        let ids = comity_ledger::tile::tiles_for_inclusion(i, 70_000).unwrap();
+        assert!(ids.len() <= 5, "{i}: {ids:?}");
+        let mut set = TileSet::new(70_000);
+        for id in &ids {
+            set.insert(id, &log.tile(id).unwrap()).unwrap();
+        }
+        let proof = comity_ledger::tree::inclusion_proof(i, 70_000, &set).unwrap();
+        verify_inclusion(
+            i,
+            70_000,
+            &leaf_hash(&entry_bytes(i)),
+            &proof,
+            &log.root().unwrap(),
+        )
+        .unwrap();
+    }
+}

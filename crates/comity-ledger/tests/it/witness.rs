@@ -147,3 +147,68 @@ fn forged_alarm_evidence_does_not_verify() {
     alarm.larger = unsigned.to_text();
     assert!(alarm.verify(s.verifier()).is_err());
 }
+
+fn tiles_for(log: &MemoryLog, old: u64) -> comity_ledger::tile::TileSet {
+    let mut set = comity_ledger::tile::TileSet::new(log.size());
+    for id in comity_ledger::tile::tiles_for_consistency(old, log.size()).unwrap() {
+        set.insert(&id, &log.tile(&id).unwrap()).unwrap();
+    }
+    set
+}
+
+#[test]
+fn witnessing_from_fetched_tiles_cosigns_an_honest_log() {
+    let s = log_signer();
+    let log = log_of(70_000);
+    let new = log.checkpoint(&s).unwrap();
+    for old in [1, 255, 256, 4096, 65_536, 69_999] {
+        let last = log_of(old).checkpoint(&s).unwrap();
+        let tiles = tiles_for(&log, old);
+        assert_eq!(
+            comity_ledger::witness_from_tiles(s.verifier(), Some(&last), &new, &tiles).unwrap(),
+            WitnessDecision::Cosign,
+            "old size {old}"
+        );
+    }
+    // Only a few tiles are needed, not the whole log.
+    assert!(
+        comity_ledger::tile::tiles_for_consistency(4096, 70_000)
+            .unwrap()
+            .len()
+            <= 6
+    );
+}
+
+#[test]
+fn a_fork_at_a_power_of_two_size_is_proven_from_tiles() {
+    let s = log_signer();
+    for (old, fork_at) in [(256, 3), (64, 63), (37, 5)] {
+        let honest = log_of(old).checkpoint(&s).unwrap();
+        let fork = forked(1000, fork_at);
+        let new = fork.checkpoint(&s).unwrap();
+        let tiles = tiles_for(&fork, old);
+        let WitnessDecision::Alarm(alarm) =
+            comity_ledger::witness_from_tiles(s.verifier(), Some(&honest), &new, &tiles).unwrap()
+        else {
+            panic!("expected an alarm at old size {old}");
+        };
+        assert_eq!(alarm.kind, AlarmKind::NotAPrefix);
+        assert_eq!(alarm.implied_root, Some(fork.root_at(old).unwrap()));
+        alarm.verify(s.verifier()).unwrap();
+    }
+}
+
+#[test]
+fn corrupted_tiles_give_an_error_not_an_alarm() {
+    let s = log_signer();
+    let log = log_of(1000);
+    let last = log_of(300).checkpoint(&s).unwrap();
+    let new = log.checkpoint(&s).unwrap();
+    let mut set = comity_ledger::tile::TileSet::new(1000);
+    for id in comity_ledger::tile::tiles_for_consistency(300, 1000).unwrap() {
+        let mut bytes = log.tile(&id).unwrap();
+        bytes[40] ^= 1;
+        set.insert(&id, &bytes).unwrap();
+    }
+    assert!(comity_ledger::witness_from_tiles(s.verifier(), Some(&last), &new, &set).is_err());
+}
