@@ -10,6 +10,8 @@
 //! written once and never changes, so a database keeps one row per `(index, hash)` and the tree
 //! head, proofs and tiles of any size up to the current one are computed from those rows.
 
+use std::collections::HashMap;
+
 use crate::error::{LedgerError, Result};
 use crate::hash::{Hash, empty_root, node_hash};
 
@@ -270,53 +272,65 @@ pub fn stored_hashes_for_leaf<R: HashReader + ?Sized>(
     Ok(out)
 }
 
-/// Stored hashes for a batch of leaves appended to a tree of `size` leaves, in order. Reads
-/// the base reader only for hashes that precede the batch; use it for batched commits.
+/// Stored hashes for a batch of leaves appended to a tree of `size` leaves, in order. The few
+/// committed hashes the batch builds on are read in a single call, so a database-backed batch
+/// costs one read plus one insert.
 pub fn stored_hashes_for_leaves<R: HashReader + ?Sized>(
     size: u64,
     leaves: &[Hash],
     reader: &R,
 ) -> Result<Vec<Hash>> {
-    let overlay = Overlay {
-        base: reader,
-        base_count: stored_hash_count(size),
-        new: std::cell::RefCell::new(Vec::new()),
-    };
-    for (i, leaf) in leaves.iter().enumerate() {
-        let added = stored_hashes_for_leaf(size + i as u64, *leaf, &overlay)?;
-        overlay.new.borrow_mut().extend(added);
+    check_size(size.saturating_add(leaves.len() as u64))?;
+    let base_count = stored_hash_count(size);
+    let mut need = Vec::new();
+    for i in 0..leaves.len() as u64 {
+        let (mut n, mut level) = (size + i, 0u32);
+        while n & 1 == 1 {
+            let idx = stored_hash_index(level, n - 1);
+            if idx < base_count {
+                need.push(idx);
+            }
+            n >>= 1;
+            level += 1;
+        }
     }
-    Ok(overlay.new.into_inner())
+    need.sort_unstable();
+    need.dedup();
+    let got = read_checked(reader, &need)?;
+    let committed: HashMap<u64, Hash> = need.into_iter().zip(got).collect();
+    let mut new = Vec::with_capacity(leaves.len() * 2);
+    for (i, leaf) in leaves.iter().enumerate() {
+        let view = BatchView {
+            committed: &committed,
+            base_count,
+            new: &new,
+        };
+        let added = stored_hashes_for_leaf(size + i as u64, *leaf, &view)?;
+        new.extend(added);
+    }
+    Ok(new)
 }
 
-/// Stored hashes already committed (`base`) followed by hashes computed in this batch.
-struct Overlay<'a, R: ?Sized> {
-    base: &'a R,
+/// Committed hashes a batch needs, followed by the hashes computed so far in the batch.
+struct BatchView<'a> {
+    committed: &'a HashMap<u64, Hash>,
     base_count: u64,
-    new: std::cell::RefCell<Vec<Hash>>,
+    new: &'a [Hash],
 }
 
-impl<R: HashReader + ?Sized> HashReader for Overlay<'_, R> {
+impl HashReader for BatchView<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>> {
-        let old: Vec<u64> = indexes
-            .iter()
-            .copied()
-            .filter(|&i| i < self.base_count)
-            .collect();
-        let mut from_base = read_checked(self.base, &old)?.into_iter();
-        let new = self.new.borrow();
         indexes
             .iter()
             .map(|&i| {
-                if i < self.base_count {
-                    from_base.next().ok_or(LedgerError::MissingHash(i))
+                let found = if i < self.base_count {
+                    self.committed.get(&i)
                 } else {
                     usize::try_from(i - self.base_count)
                         .ok()
-                        .and_then(|j| new.get(j))
-                        .copied()
-                        .ok_or(LedgerError::MissingHash(i))
-                }
+                        .and_then(|j| self.new.get(j))
+                };
+                found.copied().ok_or(LedgerError::MissingHash(i))
             })
             .collect()
     }

@@ -146,3 +146,23 @@ fn a_client_computes_inclusion_proofs_from_the_few_tiles_it_needs() {
         .unwrap();
     }
 }
+
+/// A database-backed batch must cost one read: count the reader calls.
+#[test]
+fn a_batch_append_reads_the_store_once() {
+    struct Counting<'a>(&'a [comity_ledger::Hash], std::cell::Cell<usize>);
+    impl comity_ledger::HashReader for Counting<'_> {
+        fn read_hashes(&self, idx: &[u64]) -> comity_ledger::Result<Vec<comity_ledger::Hash>> {
+            self.1.set(self.1.get() + 1);
+            self.0.read_hashes(idx)
+        }
+    }
+    let base = log_of(1023);
+    let reader = Counting(base.stored_hashes(), std::cell::Cell::new(0));
+    let leaves: Vec<_> = (1023..3000).map(|i| leaf_hash(&entry_bytes(i))).collect();
+    let new = comity_ledger::tree::stored_hashes_for_leaves(1023, &leaves, &reader).unwrap();
+    assert_eq!(reader.1.get(), 1);
+    let mut all = base.stored_hashes().to_vec();
+    all.extend(new);
+    assert_eq!(all, log_of(3000).stored_hashes());
+}
