@@ -26,9 +26,15 @@ pub struct DualCriminalityAnswer<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct Side<'a> {
     pub state: State,
-    pub provisions: Vec<Matched<'a>>,
+    /// The provisions that cover the conduct, written out as [`Matched`].
+    #[serde(serialize_with = "as_matched")]
+    pub provisions: Vec<&'a Provision>,
     /// The highest maximum penalty among the provisions that cover the conduct.
     pub max_months: Option<u32>,
+}
+
+fn as_matched<S: serde::Serializer>(list: &[&Provision], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(list.iter().map(|p| Matched::from(*p)))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,11 +54,12 @@ impl<'a> Coverage<'a> {
         self.provisions.iter().map(|p| p.max_months).max()
     }
 
-    pub fn side(&self, state: State) -> Side<'a> {
+    pub fn side(self, state: State) -> Side<'a> {
+        let max_months = self.max_months();
         Side {
             state,
-            provisions: self.provisions.iter().map(|p| Matched::from(*p)).collect(),
-            max_months: self.max_months(),
+            provisions: self.provisions,
+            max_months,
         }
     }
 }
@@ -72,10 +79,18 @@ impl LawPacks {
         let Some(j) = self.jurisdiction(state) else {
             return Coverage { provisions };
         };
+        // A provision mapped to several of the offences is looked at once.
+        let mut seen: Vec<u32> = Vec::new();
         for o in offences {
             for &ix in j.provisions_for(*o) {
                 let Some(p) = j.provision(ix) else { continue };
-                if !p.in_force_on(date) || provisions.iter().any(|q| std::ptr::eq(*q, p)) {
+                if p.offences.len() > 1 && offences.len() > 1 {
+                    if seen.contains(&ix) {
+                        continue;
+                    }
+                    seen.push(ix);
+                }
+                if !p.in_force_on(date) {
                     continue;
                 }
                 let cite = Cite::National {
@@ -118,7 +133,7 @@ impl LawPacks {
     }
 
     pub fn dual_criminality<'a>(&'a self, q: &DualCriminalityQ) -> DualCriminalityAnswer<'a> {
-        let mut explanation = Vec::with_capacity(8);
+        let mut explanation = Vec::with_capacity(16);
         let measure = q.purpose.measure();
         let applicable = self.applicable(q.requesting, q.requested, measure, q.date, &q.offences);
         let applicable: Vec<_> = applicable
