@@ -75,6 +75,8 @@ pub(crate) struct Applicable<'a> {
     pub provides: &'a Provides,
     pub dual_required: bool,
     pub threshold_months: Option<u32>,
+    /// The article that sets the threshold: the treaty's, or a reservation's.
+    pub threshold_article: &'a str,
     pub excluded_by: Option<&'a crate::pack::Reservation>,
 }
 
@@ -114,16 +116,22 @@ impl LawPacks {
                 {
                     dual_required = true;
                 }
-                let threshold_months = treaty
+                let reserved = treaty
                     .reservations_of(requested, Effect::PenaltyThreshold, date)
-                    .find(|r| r.measures.contains(&measure))
-                    .and_then(|r| r.months)
-                    .or(provides.threshold_months);
+                    .find(|r| r.measures.contains(&measure));
+                let (threshold_months, threshold_article) = match reserved {
+                    Some(r) => (r.months, r.article.as_str()),
+                    None => (
+                        provides.threshold_months,
+                        provides.threshold_article.as_str(),
+                    ),
+                };
                 Applicable {
                     treaty,
                     provides,
                     dual_required,
                     threshold_months,
+                    threshold_article,
                     excluded_by,
                 }
             })

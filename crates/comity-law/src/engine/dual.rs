@@ -215,9 +215,7 @@ impl LawPacks {
             .filter_map(|a| a.threshold_months.map(|m| (m, a)))
             .min_by_key(|(m, _)| *m)
         {
-            Some((months, a)) => {
-                Some((months, treaty_cite(a.treaty, &a.provides.threshold_article)))
-            }
+            Some((months, a)) => Some((months, treaty_cite(a.treaty, a.threshold_article))),
             None if q.purpose == Purpose::Extradition => self.jurisdiction(q.requested).map(|j| {
                 let t = &j.extradition.threshold;
                 (

@@ -151,7 +151,7 @@ impl LawPacks {
                     threshold: a
                         .threshold_months
                         .map_or((national.rule.0, national_cite), |m| {
-                            (m, treaty_cite(a.treaty, &p.threshold_article))
+                            (m, treaty_cite(a.treaty, a.threshold_article))
                         }),
                     sentence_threshold: p
                         .sentence_threshold_months
@@ -289,6 +289,9 @@ impl LawPacks {
             }
         };
         explanation.append(&mut outcome.steps);
+        for o in outcome.obstacles.iter().chain(&outcome.conditions) {
+            explanation.push(Step::text(o.cite, format!("{}: {}", o.code, o.reason)));
+        }
         let submit_for_prosecution = if outcome
             .obstacles
             .iter()
@@ -354,12 +357,6 @@ impl LawPacks {
         conditions.extend(conditional.iter().cloned());
         let mut obstacles = refusing;
         obstacles.extend(conditional);
-        let conditional_only = conditions
-            .iter()
-            .filter(|c| c.code != "death_penalty_assurance_required");
-        for o in obstacles.iter().chain(conditional_only) {
-            explanation.push(Step::text(o.cite, format!("{}: {}", o.code, o.reason)));
-        }
         let cite = basis.map_or(treaty_cite_national, |c| c.cite);
         explanation.push(Step::text(
             cite,
