@@ -1,1 +1,30 @@
-//! Placeholder: this crate's room is being built (see ARCHITECTURE.md).
+//! A Comity node: the shell around the pure crates.
+//!
+//! It accepts messages from its users (HTTP API), seals them, commits them to a durable outbox
+//! and delivers them to peers over pinned TLS; it accepts sealed messages from peers, checks
+//! them, stores each exactly once and answers with a signed receipt.
+
+mod api;
+mod config;
+mod delivery;
+mod error;
+mod federation;
+mod inbound;
+mod node;
+mod outbound;
+mod serve;
+mod tls;
+mod views;
+
+pub use config::NodeConfig;
+pub use tls::{client_config as peer_tls_config, install_default_provider};
+pub use error::NodeError;
+pub use node::{Node, NodeSetup, RunningNode, now_ms};
+pub use outbound::{Accepted, SendRequest};
+pub use views::{MessageView, PeerView};
+
+/// The path peers post sealed envelopes to.
+pub const FEDERATION_MESSAGES_PATH: &str = "/federation/v1/messages";
+/// Media type of a batch of envelopes: canonical envelope bytes separated by `\n`
+/// (canonical JSON never contains a raw newline).
+pub const ENVELOPES_MEDIA_TYPE: &str = "application/vnd.comity.envelopes";

@@ -1,0 +1,167 @@
+//! The user API: send, list, read, health. Every route but the OpenAPI document needs the
+//! node's bearer token.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use comity_store::DeliveryState;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::views::{self, MessageView};
+use crate::{Node, NodeError, SendRequest};
+
+const OPENAPI: &str = include_str!("../openapi.json");
+
+pub(crate) fn router(node: Node) -> Router {
+    let protected = Router::new()
+        .route("/api/v1/messages", post(send))
+        .route("/api/v1/messages/{id}", get(message))
+        .route("/api/v1/outbox", get(outbox))
+        .route("/api/v1/outbox/requeue", post(requeue))
+        .route("/api/v1/inbox", get(inbox))
+        .route("/api/v1/node", get(node_info))
+        .route("/api/v1/peers", get(peers))
+        .route("/api/v1/rejections", get(rejections))
+        .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
+    Router::new()
+        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .merge(protected)
+        .fallback(|| async { NodeError::NotFound("route (see /openapi.json)".into()) })
+        .with_state(node)
+}
+
+async fn require_token(State(node): State<Node>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), node.config().api_token.as_bytes()) {
+        next.run(request).await
+    } else {
+        NodeError::Unauthorized.into_response()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Body-parsing failures become API errors with a stable code rather than axum's plain text.
+struct ApiJson<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = NodeError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, NodeError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(NodeError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+async fn send(State(node): State<Node>, ApiJson(req): ApiJson<SendRequest>) -> Result<Response, NodeError> {
+    let accepted = node.send(req).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
+}
+
+async fn message(State(node): State<Node>, Path(id): Path<String>) -> Result<Json<MessageView>, NodeError> {
+    if let Some(m) = node.store().get_outbound(&id).await? {
+        return Ok(Json(MessageView::outbound(&node, m)));
+    }
+    match node.store().get_inbound(&id).await? {
+        Some(m) => Ok(Json(MessageView::inbound(m))),
+        None => Err(NodeError::NotFound(id)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+fn limit(q: &ListQuery) -> i64 {
+    q.limit.unwrap_or(100).clamp(1, 10_000)
+}
+
+async fn outbox(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<Vec<MessageView>>, NodeError> {
+    let state = match q.state.as_deref() {
+        None => None,
+        Some("queued") => Some(DeliveryState::Queued),
+        Some("delivered") => Some(DeliveryState::Delivered),
+        Some("refused") => Some(DeliveryState::Refused),
+        Some("dead") => Some(DeliveryState::Dead),
+        Some(other) => {
+            return Err(NodeError::BadRequest(format!(
+                "unknown state {other:?}: use queued, delivered, refused or dead"
+            )));
+        }
+    };
+    let rows = node.store().list_outbox(state, limit(&q)).await?;
+    Ok(Json(rows.into_iter().map(|m| MessageView::outbound(&node, m)).collect()))
+}
+
+async fn inbox(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<Vec<MessageView>>, NodeError> {
+    let rows = node.store().list_inbox(limit(&q)).await?;
+    Ok(Json(rows.into_iter().map(MessageView::inbound).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Requeue {
+    id: Option<String>,
+}
+
+async fn requeue(State(node): State<Node>, ApiJson(r): ApiJson<Requeue>) -> Result<Json<serde_json::Value>, NodeError> {
+    let n = node.store().requeue_dead(r.id.as_deref()).await?;
+    node.inner.wake.notify_one();
+    Ok(Json(json!({ "requeued": n })))
+}
+
+async fn node_info(State(node): State<Node>) -> Result<Json<serde_json::Value>, NodeError> {
+    let d = &node.descriptor().descriptor;
+    let counts: serde_json::Map<String, serde_json::Value> =
+        node.store().outbox_counts().await?.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    Ok(Json(json!({
+        "node": d.node,
+        "name": d.name,
+        "jurisdiction": d.jurisdiction,
+        "roles": d.roles,
+        "endpoint": d.endpoint,
+        "descriptor_version": d.version,
+        "signing_key_id": comity_seal::key_id(&d.signing_key),
+        "federation": node.trust().federation(),
+        "trust_list_serial": node.trust().serial(),
+        "store": node.store().backend(),
+        "outbox": counts,
+        "inbox": node.store().inbox_count().await?,
+    })))
+}
+
+async fn peers(State(node): State<Node>) -> Result<Json<Vec<views::PeerView>>, NodeError> {
+    let health = node.store().peer_health().await?;
+    Ok(Json(views::peers(&node, health)))
+}
+
+async fn rejections(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, NodeError> {
+    let rows = node.store().rejections(limit(&q)).await?;
+    let list: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "at": comity_model::Timestamp::from_unix_ms(r.at),
+                "peer": r.peer,
+                "message_id": r.message_id,
+                "code": r.code,
+                "detail": r.detail,
+            })
+        })
+        .collect();
+    Ok(Json(json!(list)))
+}

@@ -1,0 +1,41 @@
+/// Tunables of a node. The binary fills this from its configuration file; defaults suit a
+/// production node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Largest envelope accepted or sent, in bytes.
+    pub max_message_bytes: usize,
+    /// How far in the future a message's `sent_at` may be.
+    pub clock_skew_ms: i64,
+    /// How old a message's `sent_at` may be when it arrives (a peer may have been down for
+    /// days); longer than `dead_letter_after_ms` so that whatever the sender still tries is taken.
+    pub max_message_age_ms: i64,
+    /// Undelivered messages older than this are dead-lettered (kept and shown, not sent).
+    pub dead_letter_after_ms: i64,
+    /// First retry delay after a failed delivery; doubles per failure up to `retry_max_ms`.
+    pub retry_base_ms: i64,
+    pub retry_max_ms: i64,
+    /// Envelopes per delivery request.
+    pub batch_size: usize,
+    /// How often the delivery loop looks for due work when nothing wakes it.
+    pub tick_ms: u64,
+    /// Bearer token of the user API.
+    pub api_token: String,
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl NodeConfig {
+    pub fn with_token(api_token: String) -> Self {
+        NodeConfig {
+            max_message_bytes: 8 * 1024 * 1024,
+            clock_skew_ms: 5 * 60 * 1000,
+            max_message_age_ms: 30 * DAY_MS,
+            dead_letter_after_ms: 14 * DAY_MS,
+            retry_base_ms: 500,
+            retry_max_ms: 5 * 60 * 1000,
+            batch_size: 256,
+            tick_ms: 500,
+            api_token,
+        }
+    }
+}

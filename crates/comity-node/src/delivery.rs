@@ -1,0 +1,192 @@
+//! Delivery workers: each peer's queue is sent in acceptance order, in batches, by one worker at a
+//! time (a lease in the store, so several processes can share a PostgreSQL database). Failures back
+//! off exponentially with jitter; messages too old are dead-lettered, never dropped.
+
+use std::time::Duration;
+
+use comity_model::NodeId;
+use comity_seal::{Receipt, key_id};
+use comity_store::Outbound;
+use tokio::sync::watch;
+
+use crate::federation::{BatchAnswer, EnvelopeAnswer};
+use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError, now_ms};
+
+const LEASE_MS: i64 = 60_000;
+
+pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
+    let tick = Duration::from_millis(node.config().tick_ms);
+    loop {
+        if let Err(e) = sweep(&node).await {
+            tracing::warn!(error = %e, "delivery sweep failed");
+        }
+        tokio::select! {
+            _ = node.inner.wake.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Dead-letters what is too old, then starts a worker for every peer with due messages.
+async fn sweep(node: &Node) -> Result<(), NodeError> {
+    let now = now_ms();
+    let store = node.store();
+    let dead = store.dead_letter_older_than(now - node.config().dead_letter_after_ms).await?;
+    if dead > 0 {
+        tracing::warn!(count = dead, "dead-lettered messages older than the maximum age");
+    }
+    for peer in store.peers_ready(now).await? {
+        let started = node.inner.delivering.lock().unwrap_or_else(|p| p.into_inner()).insert(peer.clone());
+        if started {
+            let node = node.clone();
+            tokio::spawn(async move {
+                if let Err(e) = deliver_to(&node, &peer).await {
+                    tracing::warn!(peer, error = %e, "delivery worker stopped");
+                }
+                node.inner.delivering.lock().unwrap_or_else(|p| p.into_inner()).remove(&peer);
+                node.inner.wake.notify_one();
+            });
+        }
+    }
+    Ok(())
+}
+
+async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
+    let store = node.store();
+    let holder = &node.inner.holder;
+    if !store.lease_peer(peer, holder, now_ms(), now_ms() + LEASE_MS).await? {
+        return Ok(());
+    }
+    let result = drain(node, peer).await;
+    store.release_peer(peer, holder).await?;
+    if let Err(reason) = &result {
+        let failures = store.peer_failed(peer, reason, now_ms()).await?;
+        let wait = backoff_ms(node, failures);
+        store.retry_peer_at(peer, now_ms() + wait).await?;
+        tracing::info!(peer, failures, retry_in_ms = wait, "delivery failed: {reason}");
+    }
+    Ok(())
+}
+
+/// Sends the peer's queue batch by batch until it is empty or the peer fails.
+async fn drain(node: &Node, peer: &str) -> Result<(), String> {
+    let store = node.store();
+    let peer_id: NodeId = peer.parse().map_err(|e| format!("{e}"))?;
+    loop {
+        let batch = store.queued_for(peer, node.config().batch_size as i64).await.map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let answer = post(node, &peer_id, &batch).await?;
+        if answer.results.len() != batch.len() {
+            return Err(format!("peer answered {} results for {} envelopes", answer.results.len(), batch.len()));
+        }
+        let keys = node.trust().signing_keys_at(&peer_id, comity_model::Timestamp::from_unix_ms(now_ms()));
+        let mut delivered = Vec::new();
+        let mut refused = Vec::new();
+        let mut transient = None;
+        for (message, result) in batch.iter().zip(answer.results) {
+            match result {
+                EnvelopeAnswer::Receipt(text) => match check_receipt(message, text.as_bytes(), &keys) {
+                    Ok(()) => delivered.push((message.id.clone(), text.into_bytes())),
+                    Err(e) => {
+                        transient = Some(format!("invalid receipt for {}: {e}", message.id));
+                        break;
+                    }
+                },
+                EnvelopeAnswer::Error { code, message: text } if is_transient_code(&code) => {
+                    transient = Some(format!("{code}: {text}"));
+                    break;
+                }
+                EnvelopeAnswer::Error { code, message: text } => {
+                    tracing::warn!(peer, id = message.id, code, "peer refused a message: {text}");
+                    refused.push((message.id.clone(), format!("{code}: {text}")));
+                }
+            }
+        }
+        let now = now_ms();
+        store.mark_delivered(peer, &delivered, now).await.map_err(|e| e.to_string())?;
+        store.mark_refused(&refused).await.map_err(|e| e.to_string())?;
+        if let Some(reason) = transient {
+            return Err(reason);
+        }
+        store.lease_peer(peer, &node.inner.holder, now, now + LEASE_MS).await.map_err(|e| e.to_string())?;
+    }
+}
+
+fn is_transient_code(code: &str) -> bool {
+    code.starts_with("store.") || code == "node.shutting_down"
+}
+
+fn check_receipt(message: &Outbound, bytes: &[u8], keys: &[comity_seal::PublicKey]) -> Result<(), String> {
+    let receipt = Receipt::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let digest: [u8; 32] = message.digest.as_slice().try_into().map_err(|_| "stored digest is not 32 bytes".to_owned())?;
+    if receipt.message.to_string() != message.id {
+        return Err(format!("receipt is for message {}", receipt.message));
+    }
+    receipt.verify(keys, &digest).map_err(|e| e.to_string())
+}
+
+async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAnswer, String> {
+    let (client, endpoint) = client_for(node, peer)?;
+    let mut body = Vec::with_capacity(batch.iter().map(|m| m.envelope.len() + 1).sum());
+    for m in batch {
+        body.extend_from_slice(&m.envelope);
+        body.push(b'\n');
+    }
+    let response = client
+        .post(format!("{endpoint}{FEDERATION_MESSAGES_PATH}"))
+        .header(reqwest::header::CONTENT_TYPE, ENVELOPES_MEDIA_TYPE)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| describe_transport_error(peer, &e))?;
+    let status = response.status();
+    if !status.is_success() {
+        let text = response.text().await.unwrap_or_default();
+        return Err(format!("peer answered HTTP {status}: {}", text.chars().take(300).collect::<String>()));
+    }
+    response.json::<BatchAnswer>().await.map_err(|e| format!("unreadable answer from peer: {e}"))
+}
+
+/// The whole cause chain: a pinning failure is only visible deep inside it.
+fn describe_transport_error(peer: &NodeId, e: &reqwest::Error) -> String {
+    let mut text = format!("cannot reach {peer}: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), String> {
+    let trust = node.trust();
+    let descriptor = trust.member(peer).ok_or_else(|| format!("{peer} is no longer in the trust list"))?;
+    let endpoint = descriptor.endpoint.trim_end_matches('/').to_owned();
+    let mut clients = node.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((pinned, client)) = clients.get(peer) {
+        if *pinned == descriptor.tls_key {
+            return Ok((client.clone(), endpoint));
+        }
+    }
+    let tls = crate::tls::client_config(peer, descriptor.tls_key).map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| format!("HTTP client for {peer} (key {}): {e}", key_id(&descriptor.tls_key)))?;
+    clients.insert(peer.clone(), (descriptor.tls_key, client.clone()));
+    Ok((client, endpoint))
+}
+
+/// Exponential back-off with full jitter: a random wait in [base·2ⁿ⁻¹/2, base·2ⁿ⁻¹], capped.
+fn backoff_ms(node: &Node, failures: i64) -> i64 {
+    let cfg = node.config();
+    let exp = u32::try_from(failures.clamp(1, 30) - 1).unwrap_or(0);
+    let ceiling = cfg.retry_base_ms.saturating_mul(1i64 << exp).min(cfg.retry_max_ms).max(1);
+    let half = ceiling / 2;
+    half + (rand::random::<u64>() % u64::try_from(ceiling - half + 1).unwrap_or(1)) as i64
+}

@@ -1,0 +1,116 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use comity_model::{FieldProblem, ModelError};
+use comity_seal::SealError;
+use comity_store::StoreError;
+use thiserror::Error;
+
+/// Everything a user or a peer can get wrong, and the node's own failures.
+///
+/// Codes are stable: clients and peers match on them.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("node {0} is not a member of the federation trust list")]
+    UnknownNode(String),
+    #[error("message is addressed to {to}, not to this node ({me})")]
+    WrongRecipient { to: String, me: String },
+    #[error("message sent at {sent_at} is outside the allowed clock skew of {skew_s} s (now {now})")]
+    ClockSkew { sent_at: String, now: String, skew_s: i64 },
+    #[error("message of {size} bytes is over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("message id {0} was already received with different content")]
+    Replay(String),
+    #[error("no message {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong API token: send `Authorization: Bearer TOKEN` (the token is in the node directory's api.token)")]
+    Unauthorized,
+    #[error("acknowledgement refers to {0}, which is not a preservation request received from that node")]
+    UnknownRequest(String),
+    #[error("preservation until {until} is shorter than the {days} days requested (from reception at {received})")]
+    PreservationTooShort { until: String, days: u32, received: String },
+    #[error("node is shutting down")]
+    ShuttingDown,
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+    #[error("cannot listen: {0}")]
+    Listen(String),
+}
+
+impl NodeError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Model(e) => e.code(),
+            Self::Seal(e) => e.code(),
+            Self::Store(e) => e.code(),
+            Self::UnknownNode(_) => "fed.unknown_node",
+            Self::WrongRecipient { .. } => "fed.wrong_recipient",
+            Self::ClockSkew { .. } => "fed.clock_skew",
+            Self::TooLarge { .. } => "fed.too_large",
+            Self::Replay(_) => "fed.replay",
+            Self::NotFound(_) => "api.not_found",
+            Self::BadRequest(_) => "api.bad_request",
+            Self::Unauthorized => "api.unauthorized",
+            Self::UnknownRequest(_) => "request.unknown",
+            Self::PreservationTooShort { .. } => "request.preservation_too_short",
+            Self::ShuttingDown => "node.shutting_down",
+            Self::Tls(_) => "node.tls",
+            Self::Listen(_) => "node.listen",
+        }
+    }
+
+    /// Whether the failure lies with the node itself (so a sender should retry later) rather than
+    /// with the input (so retrying the same bytes cannot help).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::ShuttingDown)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Replay(_) => StatusCode::CONFLICT,
+            Self::Model(ModelError::InvalidFields(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Seal(_) | Self::UnknownNode(_) | Self::WrongRecipient { .. } | Self::ClockSkew { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn problems(&self) -> Option<&[FieldProblem]> {
+        match self {
+            Self::Model(ModelError::InvalidFields(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The JSON error object of the API: `{"code", "message", "problems"?}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let Some(p) = self.problems() {
+            v["problems"] = serde_json::json!(p);
+        }
+        v
+    }
+}
+
+impl IntoResponse for NodeError {
+    fn into_response(self) -> Response {
+        if self.is_transient() {
+            tracing::warn!(code = self.code(), error = %self, "request failed");
+        }
+        let body = serde_json::json!({ "error": self.to_json() });
+        (self.status(), axum::Json(body)).into_response()
+    }
+}

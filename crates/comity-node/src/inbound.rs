@@ -1,0 +1,126 @@
+//! Sealed messages from peers: every check runs before anything is stored, each message is
+//! stored at most once, and every outcome (receipt or refusal) is answered per envelope.
+
+use comity_model::Timestamp;
+use comity_seal::{Envelope, Receipt};
+use comity_store::{InboundOutcome, NewInbound, Rejection};
+
+use crate::{Node, NodeError, now_ms};
+
+/// The node's answer for one envelope of a batch.
+pub(crate) type Answer = Result<Vec<u8>, NodeError>;
+
+enum Checked {
+    /// New and valid: store it, then answer with this receipt.
+    Fresh(Box<NewInbound>),
+    /// Accepted earlier with the same bytes: answer with the receipt given then.
+    Known(Vec<u8>),
+}
+
+impl Node {
+    /// Processes a batch of envelopes (one per line) in order; returns one answer per envelope.
+    /// Fresh messages of the batch are committed in one transaction before any answer is given.
+    pub(crate) async fn receive_batch(&self, batch: &[u8]) -> Result<Vec<Answer>, NodeError> {
+        let now = now_ms();
+        let lines: Vec<&[u8]> = batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let mut checked = Vec::with_capacity(lines.len());
+        for line in &lines {
+            checked.push(self.check(line, now).await);
+        }
+        let fresh: Vec<NewInbound> = checked
+            .iter()
+            .filter_map(|c| match c {
+                Ok(Checked::Fresh(m)) => Some((**m).clone()),
+                _ => None,
+            })
+            .collect();
+        let mut outcomes = self.inner.store.accept_inbound(&fresh).await?.into_iter().zip(fresh);
+        let mut answers = Vec::with_capacity(checked.len());
+        for (line, c) in lines.iter().zip(checked) {
+            let answer = match c {
+                Ok(Checked::Known(receipt)) => Ok(receipt),
+                Ok(Checked::Fresh(_)) => match outcomes.next() {
+                    Some((InboundOutcome::Accepted, m)) => Ok(m.receipt),
+                    Some((InboundOutcome::Duplicate { receipt }, _)) => Ok(receipt),
+                    Some((InboundOutcome::Replay, m)) => Err(NodeError::Replay(m.id)),
+                    None => Err(NodeError::ShuttingDown),
+                },
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &answer {
+                self.record_refusal(line, e, now).await;
+            }
+            answers.push(answer);
+        }
+        Ok(answers)
+    }
+
+    async fn check(&self, bytes: &[u8], now: i64) -> Result<Checked, NodeError> {
+        let s = &self.inner;
+        let limit = s.config.max_message_bytes;
+        if bytes.len() > limit {
+            return Err(NodeError::TooLarge { size: bytes.len(), limit });
+        }
+        let envelope = Envelope::from_bytes(bytes)?;
+        let h = &envelope.header;
+        if h.to != s.me {
+            return Err(NodeError::WrongRecipient { to: h.to.to_string(), me: s.me.to_string() });
+        }
+        let now_ts = Timestamp::from_unix_ms(now);
+        let keys = {
+            let trust = self.trust();
+            if trust.member(&h.from).is_none() {
+                return Err(NodeError::UnknownNode(h.from.to_string()));
+            }
+            trust.sender_keys(&h.from, &envelope.signer, now_ts)?
+        };
+        let sent = h.sent_at.unix_ms();
+        if sent > now + s.config.clock_skew_ms || sent < now - s.config.max_message_age_ms {
+            return Err(NodeError::ClockSkew {
+                sent_at: h.sent_at.to_string(),
+                now: now_ts.to_string(),
+                skew_s: s.config.clock_skew_ms / 1000,
+            });
+        }
+        let digest = Envelope::digest(bytes);
+        if let Some((stored_digest, receipt)) = s.store.inbound_receipt(&h.id.to_string()).await? {
+            return if stored_digest == digest { Ok(Checked::Known(receipt)) } else { Err(NodeError::Replay(h.id.to_string())) };
+        }
+        let opened = comity_seal::open(&envelope, &s.secrets, &keys)?;
+        let receipt = Receipt::for_envelope(&s.secrets, h, bytes, now_ts, None);
+        Ok(Checked::Fresh(Box::new(NewInbound {
+            id: h.id.to_string(),
+            peer: h.from.to_string(),
+            conversation: h.conversation.to_string(),
+            in_reply_to: h.in_reply_to.map(|m| m.to_string()),
+            kind: h.kind.to_string(),
+            sent_at: sent,
+            received_at: now,
+            envelope: bytes.to_vec(),
+            digest: digest.to_vec(),
+            body: opened.body_bytes,
+            receipt: receipt.to_bytes(),
+        })))
+    }
+
+    /// Keeps a trace of a refusal. What the peer claimed is recorded as claimed: nothing in a
+    /// refused envelope is trusted.
+    async fn record_refusal(&self, bytes: &[u8], error: &NodeError, now: i64) {
+        let claimed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+        let header = claimed.as_ref().and_then(|v| v.get("header"));
+        let field = |name: &str| {
+            header.and_then(|h| h.get(name)).and_then(|v| v.as_str()).map(|s| s.chars().take(64).collect::<String>())
+        };
+        let rejection = Rejection {
+            at: now,
+            peer: field("from"),
+            message_id: field("id"),
+            code: error.code().to_owned(),
+            detail: error.to_string(),
+        };
+        tracing::warn!(code = error.code(), peer = ?rejection.peer, "refused an inbound message: {error}");
+        if let Err(e) = self.inner.store.record_rejection(&rejection).await {
+            tracing::error!(error = %e, "could not record a refusal");
+        }
+    }
+}

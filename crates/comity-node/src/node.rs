@@ -1,0 +1,158 @@
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use comity_model::NodeId;
+use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList, Trust};
+use comity_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::outbound::{Pending, run_writer};
+use crate::{NodeConfig, NodeError, delivery, serve};
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+/// Everything a node needs to start; the binary reads it from the node directory.
+pub struct NodeSetup {
+    pub config: NodeConfig,
+    pub secrets: NodeSecrets,
+    pub descriptor: SignedDescriptor,
+    pub trust_list: SignedTrustList,
+    pub federation_root: PublicKey,
+    pub store: Store,
+    /// Where peers reach this node (HTTPS).
+    pub federation_listener: TcpListener,
+    /// Where this node's users reach it (HTTP; bind it to loopback).
+    pub api_listener: TcpListener,
+}
+
+/// A handle on a node's state, shared by its servers and workers.
+#[derive(Clone)]
+pub struct Node {
+    pub(crate) inner: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) me: NodeId,
+    pub(crate) config: NodeConfig,
+    pub(crate) secrets: NodeSecrets,
+    pub(crate) descriptor: SignedDescriptor,
+    pub(crate) trust: RwLock<Trust>,
+    pub(crate) store: Store,
+    pub(crate) writer: mpsc::Sender<Pending>,
+    /// Wakes the delivery loop when new messages are queued.
+    pub(crate) wake: Notify,
+    /// Identifies this process in delivery leases.
+    pub(crate) holder: String,
+    pub(crate) clients: Mutex<HashMap<NodeId, (PublicKey, reqwest::Client)>>,
+    pub(crate) delivering: Mutex<HashSet<String>>,
+}
+
+impl Node {
+    pub fn id(&self) -> &NodeId {
+        &self.inner.me
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn descriptor(&self) -> &SignedDescriptor {
+        &self.inner.descriptor
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    /// A copy of the current trust (members and keys).
+    pub fn trust(&self) -> Trust {
+        self.inner.trust.read().map(|t| t.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the trust list with a newer one signed by the same pinned root.
+    pub fn update_trust(&self, list: &SignedTrustList) -> Result<(), NodeError> {
+        let current = self.trust();
+        let next = Trust::from_verified(list, current.root())?;
+        if next.serial() <= current.serial() {
+            return Err(NodeError::BadRequest(format!(
+                "trust list serial {} is not newer than the current {}",
+                next.serial(),
+                current.serial()
+            )));
+        }
+        *self.inner.trust.write().unwrap_or_else(|p| p.into_inner()) = next;
+        self.inner.clients.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        Ok(())
+    }
+}
+
+/// A started node: its addresses, and the way to stop it.
+pub struct RunningNode {
+    pub node: Node,
+    pub federation_addr: SocketAddr,
+    pub api_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// Starts the node's servers, its outbox writer and its delivery loop.
+    pub async fn start(setup: NodeSetup) -> Result<RunningNode, NodeError> {
+        crate::tls::install_default_provider();
+        let trust = Trust::from_verified(&setup.trust_list, &setup.federation_root)?;
+        setup.descriptor.verify()?;
+        let me = setup.descriptor.descriptor.node.clone();
+        if trust.member(&me).is_none() {
+            return Err(NodeError::UnknownNode(me.to_string()));
+        }
+        let federation_addr = setup.federation_listener.local_addr().map_err(|e| NodeError::Listen(e.to_string()))?;
+        let api_addr = setup.api_listener.local_addr().map_err(|e| NodeError::Listen(e.to_string()))?;
+        let tls = crate::tls::server_config(&setup.secrets)?;
+        let (writer_tx, writer_rx) = mpsc::channel(4096);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let node = Node {
+            inner: Arc::new(Shared {
+                me,
+                config: setup.config,
+                secrets: setup.secrets,
+                descriptor: setup.descriptor,
+                trust: RwLock::new(trust),
+                store: setup.store,
+                writer: writer_tx,
+                wake: Notify::new(),
+                holder: format!("{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 6]>())),
+                clients: Mutex::new(HashMap::new()),
+                delivering: Mutex::new(HashSet::new()),
+            }),
+        };
+        let tasks = vec![
+            tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
+            tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(serve::federation(
+                setup.federation_listener,
+                Arc::new(tls),
+                crate::federation::router(node.clone()),
+                shutdown_rx.clone(),
+            )),
+            tokio::spawn(serve::plain(setup.api_listener, crate::api::router(node.clone()), shutdown_rx)),
+        ];
+        Ok(RunningNode { node, federation_addr, api_addr, shutdown, tasks })
+    }
+
+    /// Stops accepting work and waits for the servers and workers to finish.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            task.abort();
+            let _ = task.await;
+        }
+        self.node.inner.store.close().await;
+    }
+}

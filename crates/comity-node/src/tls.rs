@@ -1,0 +1,116 @@
+//! Node-to-node TLS without certificate authorities: each node's TLS key is pinned by its signed
+//! descriptor. Servers present a self-signed certificate over that key; clients accept exactly
+//! the key the descriptor names, and nothing else.
+
+use std::sync::Arc;
+
+use comity_model::NodeId;
+use comity_seal::{NodeSecrets, PublicKey};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
+
+use crate::NodeError;
+
+/// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// Makes ring the process's default TLS provider (for HTTP clients built without an explicit
+/// one); harmless when a default is already installed.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn tls_error(what: &str, e: impl std::fmt::Display) -> NodeError {
+    NodeError::Tls(format!("{what}: {e}"))
+}
+
+/// The server side: a self-signed certificate over the node's pinned TLS key, TLS 1.3 only.
+pub fn server_config(secrets: &NodeSecrets) -> Result<ServerConfig, NodeError> {
+    let pkcs8 = secrets.tls_pkcs8_der();
+    let key = rcgen::KeyPair::try_from(pkcs8.as_slice()).map_err(|e| tls_error("TLS key", e))?;
+    let params = rcgen::CertificateParams::new(vec!["comity-node".to_owned()]).map_err(|e| tls_error("certificate", e))?;
+    let cert = params.self_signed(&key).map_err(|e| tls_error("certificate", e))?;
+    ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| tls_error("TLS versions", e))?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pkcs8)),
+        )
+        .map_err(|e| tls_error("TLS server", e))
+}
+
+/// The client side for one peer: only a certificate whose key is the peer's pinned key passes.
+pub fn client_config(peer: &NodeId, pinned: PublicKey) -> Result<ClientConfig, NodeError> {
+    let provider = provider();
+    let verifier = PinnedKey { peer: peer.clone(), pinned, algorithms: provider.signature_verification_algorithms };
+    Ok(ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| tls_error("TLS versions", e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth())
+}
+
+#[derive(Debug)]
+struct PinnedKey {
+    peer: NodeId,
+    pinned: PublicKey,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for PinnedKey {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|e| rustls::Error::General(format!("peer {}: unreadable TLS certificate: {e}", self.peer)))?;
+        let spki = cert.subject_public_key_info();
+        let mut expected = ED25519_SPKI_PREFIX.to_vec();
+        expected.extend_from_slice(self.pinned.as_bytes());
+        if spki.as_ref() == expected.as_slice() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(format!(
+                "TLS key of peer {} does not match the key pinned by its descriptor (expected Ed25519 {}, got SPKI {})",
+                self.peer,
+                hex::encode(self.pinned.as_bytes()),
+                hex::encode(spki.as_ref()),
+            )))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("TLS 1.2 is not used between Comity nodes".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}

@@ -1,0 +1,145 @@
+//! JSON views of stored messages and peers, as the API shows them.
+
+use comity_seal::Receipt;
+use comity_store::{Inbound, Outbound, PeerHealth};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Node;
+
+fn ts(ms: i64) -> String {
+    comity_model::Timestamp::from_unix_ms(ms).to_string()
+}
+
+/// One message, sent or received, with its receipt.
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    pub id: String,
+    /// `outbound` (sent by this node) or `inbound`.
+    pub direction: &'static str,
+    pub peer: String,
+    pub kind: String,
+    pub conversation: String,
+    pub in_reply_to: Option<String>,
+    /// `queued`, `delivered`, `refused` or `dead` for outbound; `received` for inbound.
+    pub state: String,
+    pub created_at: Option<String>,
+    pub sent_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub received_at: Option<String>,
+    pub attempts: Option<i64>,
+    pub last_error: Option<String>,
+    /// SHA-256 of the envelope's wire bytes, hex.
+    pub digest: String,
+    pub body: Value,
+    /// The signed receipt as stored, and whether its signature checks against the recipient's keys.
+    pub receipt: Option<Value>,
+    pub receipt_verified: Option<bool>,
+}
+
+impl MessageView {
+    pub(crate) fn outbound(node: &Node, m: Outbound) -> MessageView {
+        let (receipt, receipt_verified) = match &m.receipt {
+            Some(bytes) => {
+                let verified = verify_receipt(node, bytes, &m.digest, &m.peer);
+                (serde_json::from_slice(bytes).ok(), Some(verified))
+            }
+            None => (None, None),
+        };
+        MessageView {
+            id: m.id,
+            direction: "outbound",
+            peer: m.peer,
+            kind: m.kind,
+            conversation: m.conversation,
+            in_reply_to: m.in_reply_to,
+            state: m.state.as_str().to_owned(),
+            created_at: Some(ts(m.created_at)),
+            sent_at: Some(ts(m.created_at)),
+            delivered_at: m.delivered_at.map(ts),
+            received_at: None,
+            attempts: Some(m.attempts),
+            last_error: m.last_error,
+            digest: hex::encode(&m.digest),
+            body: serde_json::from_str(&m.body).unwrap_or(Value::Null),
+            receipt,
+            receipt_verified,
+        }
+    }
+
+    pub(crate) fn inbound(m: Inbound) -> MessageView {
+        MessageView {
+            id: m.id,
+            direction: "inbound",
+            peer: m.peer,
+            kind: m.kind,
+            conversation: m.conversation,
+            in_reply_to: m.in_reply_to,
+            state: "received".into(),
+            created_at: None,
+            sent_at: Some(ts(m.sent_at)),
+            delivered_at: None,
+            received_at: Some(ts(m.received_at)),
+            attempts: None,
+            last_error: None,
+            digest: hex::encode(&m.digest),
+            body: serde_json::from_slice(&m.body).unwrap_or(Value::Null),
+            receipt: serde_json::from_slice(&m.receipt).ok(),
+            receipt_verified: None,
+        }
+    }
+}
+
+fn verify_receipt(node: &Node, bytes: &[u8], digest: &[u8], peer: &str) -> bool {
+    let (Ok(receipt), Ok(digest), Ok(peer)) =
+        (Receipt::from_bytes(bytes), <[u8; 32]>::try_from(digest), peer.parse())
+    else {
+        return false;
+    };
+    let keys = node.trust().signing_keys_at(&peer, receipt.received_at.plus_ms(1));
+    receipt.verify(&keys, &digest).is_ok()
+}
+
+/// A federation member and how delivery to it is going.
+#[derive(Debug, Serialize)]
+pub struct PeerView {
+    pub node: String,
+    pub name: String,
+    pub jurisdiction: String,
+    pub roles: Vec<String>,
+    pub endpoint: String,
+    pub queued: i64,
+    pub dead: i64,
+    pub oldest_undelivered_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub consecutive_failures: i64,
+}
+
+pub(crate) fn peers(node: &Node, health: Vec<PeerHealth>) -> Vec<PeerView> {
+    let trust = node.trust();
+    trust
+        .members()
+        .filter(|d| d.node != *node.id())
+        .map(|d| {
+            let h = health.iter().find(|h| h.peer == d.node.as_str());
+            PeerView {
+                node: d.node.to_string(),
+                name: d.name.clone(),
+                jurisdiction: d.jurisdiction.to_string(),
+                roles: d.roles.iter().map(|r| r.to_string()).collect(),
+                endpoint: d.endpoint.clone(),
+                queued: h.map_or(0, |h| h.queued),
+                dead: h.map_or(0, |h| h.dead),
+                oldest_undelivered_at: h.and_then(|h| h.oldest_queued_at).map(ts),
+                last_success_at: h.and_then(|h| h.last_success_at).map(ts),
+                last_error: h.and_then(|h| h.last_error.clone()),
+                last_error_at: h.and_then(|h| h.last_error_at).map(ts),
+                next_attempt_at: h.map(|h| h.next_attempt_at).filter(|t| *t > 0).map(ts),
+                consecutive_failures: h.map_or(0, |h| h.failures),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,87 @@
+use serde_json::json;
+
+use crate::harness::{Federation, backends, preservation_request};
+
+#[tokio::test]
+async fn missing_fields_are_all_reported_with_their_names() {
+    let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    let dz = fed.api("dz-247");
+    let mut body = preservation_request();
+    body["facts"] = json!("  ");
+    body["offences"] = json!([]);
+    body["preservation_days"] = json!(30);
+    body["mla_to_follow"] = json!(false);
+    let (status, e) = dz.post("/api/v1/messages", &json!({"to": "fr-ocl", "kind": "preservation.request", "body": body})).await;
+    assert_eq!(status, 422);
+    assert_eq!(e["error"]["code"], "model.invalid_fields");
+    let fields: Vec<&str> = e["error"]["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["offences", "facts", "mla_to_follow", "preservation_days"]);
+
+    let mut missing = preservation_request();
+    missing.as_object_mut().unwrap().remove("necessity");
+    let (status, e) = dz.post("/api/v1/messages", &json!({"to": "fr-ocl", "kind": "preservation.request", "body": missing})).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (400, Some("model.malformed_body")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("necessity"));
+    fed.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_peers_kinds_and_tokens_are_refused_with_codes() {
+    let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    let dz = fed.api("dz-247");
+    let cases = [
+        (json!({"to": "xx-nobody", "kind": "note", "body": {"text": "hi"}}), 403, "fed.unknown_node"),
+        (json!({"to": "fr-ocl", "kind": "gossip", "body": {"text": "hi"}}), 400, "model.unknown_kind"),
+        (json!({"to": "dz-247", "kind": "note", "body": {"text": "hi"}}), 400, "api.bad_request"),
+        (json!({"to": "fr-ocl", "kind": "note"}), 400, "api.bad_request"),
+        (json!({"to": "fr-ocl", "kind": "note", "body": {"text": "hi"}, "in_reply_to": "01900000-0000-7000-8000-000000000000"}), 404, "api.not_found"),
+    ];
+    for (request, status, code) in cases {
+        let (got, e) = dz.post("/api/v1/messages", &request).await;
+        assert_eq!((got, e["error"]["code"].as_str()), (status, Some(code)), "{request}: {e}");
+    }
+    let r = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/outbox", fed.node("dz-247").api_addr))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "api.unauthorized");
+    fed.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    let r = reqwest::get(format!("http://{}/openapi.json", fed.node("dz-247").api_addr)).await.unwrap();
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push(format!("{method} {path}"));
+            let api = fed.api("dz-247");
+            let (status, _) = match method.as_str() {
+                "get" => api.get(path).await,
+                "post" => api.post(path, &json!({})).await,
+                other => panic!("unexpected method {other}"),
+            };
+            assert_ne!(status, 405, "{method} {path} documented but not routed");
+        }
+    }
+    documented.sort();
+    assert_eq!(
+        documented,
+        [
+            "get /api/v1/inbox", "get /api/v1/messages/{id}", "get /api/v1/node", "get /api/v1/outbox",
+            "get /api/v1/peers", "get /api/v1/rejections", "get /openapi.json", "post /api/v1/messages",
+            "post /api/v1/outbox/requeue",
+        ]
+    );
+    let (_, node) = fed.api("dz-247").get("/api/v1/node").await;
+    assert_eq!(node["node"], "dz-247");
+    assert_eq!(node["trust_list_serial"], 1);
+    fed.shutdown().await;
+}

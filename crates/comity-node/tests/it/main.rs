@@ -1,0 +1,8 @@
+//! End-to-end tests: real nodes on 127.0.0.1 with pinned TLS, on SQLite and (when
+//! `COMITY_TEST_POSTGRES` is set, mandatory in CI) PostgreSQL.
+
+mod api;
+mod delivery;
+mod exchange;
+mod harness;
+mod refusals;
