@@ -1,0 +1,22 @@
+//! Signed, versioned, append-only hash lists with revocations, and matching against them.
+
+mod chain;
+mod codec;
+mod file;
+mod matcher;
+mod types;
+
+pub use chain::{HashList, UpdateDigest};
+pub use file::{decode_list_file, encode_list_file};
+pub use matcher::{ListMatch, MatchKind, Matcher};
+pub use types::{Category, EntryId, ListEntry, ListId, ListUpdate, SeriesId, SignedListUpdate};
+
+/// Canonical bytes of an update, as signed (after a domain prefix) and chained.
+pub fn update_bytes(update: &ListUpdate) -> Vec<u8> {
+    codec::encode_update(update)
+}
+
+/// Parses canonical update bytes, refusing any non-canonical encoding.
+pub fn parse_update_bytes(bytes: &[u8]) -> Result<ListUpdate, crate::PdqError> {
+    codec::decode_update(bytes, 0)
+}

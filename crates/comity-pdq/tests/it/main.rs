@@ -1,0 +1,5 @@
+mod bad_input;
+mod index;
+mod list;
+mod oracle;
+mod support;
