@@ -5,15 +5,23 @@ use thiserror::Error;
 /// Each variant has a stable [`code`](ModelError::code) that clients may match on.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ModelError {
-    #[error("invalid node id {0:?}: use 3 to 40 lowercase letters, digits or '-', starting with a letter, e.g. \"dz-moj\"")]
+    #[error(
+        "invalid node id {0:?}: use 3 to 40 lowercase letters, digits or '-', starting with a letter, e.g. \"dz-moj\""
+    )]
     InvalidNodeId(String),
-    #[error("unknown jurisdiction {0:?}: use an assigned ISO 3166-1 alpha-2 code such as \"DZ\" or \"FR\"")]
+    #[error(
+        "unknown jurisdiction {0:?}: use an assigned ISO 3166-1 alpha-2 code such as \"DZ\" or \"FR\""
+    )]
     InvalidJurisdiction(String),
-    #[error("unknown role {0:?}: expected one of central-authority, 24-7, extradition, police, judicial, hash-contributor")]
+    #[error(
+        "unknown role {0:?}: expected one of central-authority, 24-7, extradition, police, judicial, hash-contributor"
+    )]
     InvalidRole(String),
     #[error("invalid message id {0:?}: expected a UUIDv7")]
     InvalidMessageId(String),
-    #[error("invalid timestamp {0:?}: expected RFC 3339 UTC with milliseconds, e.g. 2026-11-28T10:00:00.000Z")]
+    #[error(
+        "invalid timestamp {0:?}: expected RFC 3339 UTC with milliseconds, e.g. 2026-11-28T10:00:00.000Z"
+    )]
     InvalidTimestamp(String),
     #[error("unknown message kind {0:?}")]
     UnknownKind(String),
@@ -40,7 +48,6 @@ impl ModelError {
             Self::InvalidFields(_) => "model.invalid_fields",
         }
     }
-
 }
 
 /// One field that failed validation, named by its JSON path (e.g. `body.preservation_days`).
@@ -51,7 +58,10 @@ pub struct FieldProblem {
 }
 
 fn describe(problems: &[FieldProblem]) -> String {
-    let parts: Vec<String> = problems.iter().map(|p| format!("`{}` {}", p.field, p.reason)).collect();
+    let parts: Vec<String> = problems
+        .iter()
+        .map(|p| format!("`{}` {}", p.field, p.reason))
+        .collect();
     format!("invalid fields: {}", parts.join("; "))
 }
 
@@ -61,7 +71,10 @@ pub(crate) struct Problems(Vec<FieldProblem>);
 
 impl Problems {
     pub(crate) fn add(&mut self, field: &str, reason: impl Into<String>) {
-        self.0.push(FieldProblem { field: field.to_owned(), reason: reason.into() });
+        self.0.push(FieldProblem {
+            field: field.to_owned(),
+            reason: reason.into(),
+        });
     }
 
     pub(crate) fn require_text(&mut self, field: &str, value: &str, max: usize) {
@@ -73,6 +86,10 @@ impl Problems {
     }
 
     pub(crate) fn finish(self) -> Result<(), ModelError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ModelError::InvalidFields(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ModelError::InvalidFields(self.0))
+        }
     }
 }

@@ -47,7 +47,10 @@ impl Header {
 }
 
 fn malformed(reason: &str) -> ModelError {
-    ModelError::MalformedBody { kind: "header".into(), reason: reason.to_owned() }
+    ModelError::MalformedBody {
+        kind: "header".into(),
+        reason: reason.to_owned(),
+    }
 }
 
 /// Conditions on the use of what a message carries (Budapest Convention Art. 27.8 and 28).

@@ -20,7 +20,9 @@ impl FromStr for NodeId {
     fn from_str(s: &str) -> Result<Self, ModelError> {
         let ok_len = (3..=40).contains(&s.len());
         let ok_start = s.starts_with(|c: char| c.is_ascii_lowercase());
-        let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         let ok_dashes = !s.ends_with('-') && !s.contains("--");
         if ok_len && ok_start && ok_chars && ok_dashes {
             Ok(Self(s.to_owned()))
@@ -108,7 +110,16 @@ mod tests {
         for ok in ["dz-moj", "fr-ocl", "us-doj-oia", "abc"] {
             assert_eq!(ok.parse::<NodeId>().unwrap().as_str(), ok);
         }
-        for bad in ["", "DZ-moj", "1dz", "dz--moj", "dz-", "dz_moj", "ab", &"a".repeat(41)] {
+        for bad in [
+            "",
+            "DZ-moj",
+            "1dz",
+            "dz--moj",
+            "dz-",
+            "dz_moj",
+            "ab",
+            &"a".repeat(41),
+        ] {
             assert!(bad.parse::<NodeId>().is_err(), "{bad}");
         }
     }
@@ -120,7 +131,11 @@ mod tests {
         assert!(a < b);
         assert_eq!(a.as_uuid().get_version_num(), 7);
         assert_eq!(a.to_string().parse::<MessageId>().unwrap(), a);
-        assert!("0190d1a8-7f0e-4cc5-9f0e-000000000000".parse::<MessageId>().is_err());
+        assert!(
+            "0190d1a8-7f0e-4cc5-9f0e-000000000000"
+                .parse::<MessageId>()
+                .is_err()
+        );
         assert!(a.to_string().to_uppercase().parse::<MessageId>().is_err());
     }
 }

@@ -17,8 +17,11 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 3] =
-        [MessageKind::PreservationRequest, MessageKind::PreservationAck, MessageKind::Note];
+    pub const ALL: [MessageKind; 3] = [
+        MessageKind::PreservationRequest,
+        MessageKind::PreservationAck,
+        MessageKind::Note,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,7 +76,10 @@ impl Body {
 
     /// Reads a body of the given kind and checks every field.
     pub fn from_json(kind: MessageKind, value: Value) -> Result<Body, ModelError> {
-        fn parse<T: serde::de::DeserializeOwned>(kind: MessageKind, v: Value) -> Result<T, ModelError> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            kind: MessageKind,
+            v: Value,
+        ) -> Result<T, ModelError> {
             serde_json::from_value(v).map_err(|e| ModelError::MalformedBody {
                 kind: kind.as_str().to_owned(),
                 reason: e.to_string(),

@@ -17,6 +17,8 @@ pub use header::{Classification, Handling, Header, SCHEMA_VERSION};
 pub use ids::{ConversationId, MessageId, NodeId};
 pub use jurisdiction::Jurisdiction;
 pub use kind::{Body, MessageKind, Note};
-pub use preservation::{MIN_PRESERVATION_DAYS, PreservationAck, PreservationRequest, PreservationStatus};
+pub use preservation::{
+    MIN_PRESERVATION_DAYS, PreservationAck, PreservationRequest, PreservationStatus,
+};
 pub use role::Role;
 pub use time::Timestamp;

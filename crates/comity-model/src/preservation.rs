@@ -39,14 +39,21 @@ impl PreservationRequest {
         p.require_text("requesting_authority", &self.requesting_authority, 300);
         p.require_text("case_reference", &self.case_reference, 100);
         if self.offences.is_empty() {
-            p.add("offences", "needs at least one offence of the shared taxonomy (Art. 29.2.b)");
+            p.add(
+                "offences",
+                "needs at least one offence of the shared taxonomy (Art. 29.2.b)",
+            );
         }
         for (i, o) in self.offences.iter().enumerate() {
             let ok = !o.is_empty()
                 && o.len() <= 100
-                && o.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+                && o.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
             if !ok {
-                p.add(&format!("offences[{i}]"), "is not a taxonomy id (lowercase letters, digits, '.', '_', '-')");
+                p.add(
+                    &format!("offences[{i}]"),
+                    "is not a taxonomy id (lowercase letters, digits, '.', '_', '-')",
+                );
             }
         }
         p.require_text("facts", &self.facts, 10_000);
@@ -58,7 +65,10 @@ impl PreservationRequest {
             p.add("mla_to_follow", "must be true: Art. 29.2.f requires the intention to follow with a mutual-assistance request");
         }
         if self.preservation_days < MIN_PRESERVATION_DAYS {
-            p.add("preservation_days", format!("must be at least {MIN_PRESERVATION_DAYS} (Art. 29.7)"));
+            p.add(
+                "preservation_days",
+                format!("must be at least {MIN_PRESERVATION_DAYS} (Art. 29.7)"),
+            );
         } else if self.preservation_days > 3_650 {
             p.add("preservation_days", "must be at most 3650");
         }
@@ -94,9 +104,10 @@ impl PreservationAck {
             (PreservationStatus::Preserved, None) => {
                 p.add("preserved_until", "is required when status is preserved")
             }
-            (PreservationStatus::Refused, _) if self.remarks.trim().is_empty() => {
-                p.add("remarks", "must give the grounds when status is refused (Art. 27.7)")
-            }
+            (PreservationStatus::Refused, _) if self.remarks.trim().is_empty() => p.add(
+                "remarks",
+                "must give the grounds when status is refused (Art. 27.7)",
+            ),
             _ => {}
         }
         if self.remarks.chars().count() > 10_000 {

@@ -63,7 +63,12 @@ mod tests {
     fn one_spelling() {
         let t: Timestamp = "2026-11-28T10:00:00.123Z".parse().unwrap();
         assert_eq!(t.to_string(), "2026-11-28T10:00:00.123Z");
-        for bad in ["2026-11-28T10:00:00Z", "2026-11-28T11:00:00.123+01:00", "2026-11-28", "x"] {
+        for bad in [
+            "2026-11-28T10:00:00Z",
+            "2026-11-28T11:00:00.123+01:00",
+            "2026-11-28",
+            "x",
+        ] {
             assert!(bad.parse::<Timestamp>().is_err(), "{bad}");
         }
     }

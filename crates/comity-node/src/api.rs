@@ -28,7 +28,10 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/rejections", get(rejections))
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
-        .route("/openapi.json", get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
         .merge(protected)
         .fallback(|| async { NodeError::NotFound("route (see /openapi.json)".into()) })
         .with_state(node)
@@ -65,12 +68,18 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
-async fn send(State(node): State<Node>, ApiJson(req): ApiJson<SendRequest>) -> Result<Response, NodeError> {
+async fn send(
+    State(node): State<Node>,
+    ApiJson(req): ApiJson<SendRequest>,
+) -> Result<Response, NodeError> {
     let accepted = node.send(req).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
-async fn message(State(node): State<Node>, Path(id): Path<String>) -> Result<Json<MessageView>, NodeError> {
+async fn message(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<MessageView>, NodeError> {
     if let Some(m) = node.store().get_outbound(&id).await? {
         return Ok(Json(MessageView::outbound(&node, m)));
     }
@@ -90,7 +99,10 @@ fn limit(q: &ListQuery) -> i64 {
     q.limit.unwrap_or(100).clamp(1, 10_000)
 }
 
-async fn outbox(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<Vec<MessageView>>, NodeError> {
+async fn outbox(
+    State(node): State<Node>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<MessageView>>, NodeError> {
     let state = match q.state.as_deref() {
         None => None,
         Some("queued") => Some(DeliveryState::Queued),
@@ -104,10 +116,17 @@ async fn outbox(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<
         }
     };
     let rows = node.store().list_outbox(state, limit(&q)).await?;
-    Ok(Json(rows.into_iter().map(|m| MessageView::outbound(&node, m)).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|m| MessageView::outbound(&node, m))
+            .collect(),
+    ))
 }
 
-async fn inbox(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<Vec<MessageView>>, NodeError> {
+async fn inbox(
+    State(node): State<Node>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<MessageView>>, NodeError> {
     let rows = node.store().list_inbox(limit(&q)).await?;
     Ok(Json(rows.into_iter().map(MessageView::inbound).collect()))
 }
@@ -118,7 +137,10 @@ struct Requeue {
     id: Option<String>,
 }
 
-async fn requeue(State(node): State<Node>, ApiJson(r): ApiJson<Requeue>) -> Result<Json<serde_json::Value>, NodeError> {
+async fn requeue(
+    State(node): State<Node>,
+    ApiJson(r): ApiJson<Requeue>,
+) -> Result<Json<serde_json::Value>, NodeError> {
     let n = node.store().requeue_dead(r.id.as_deref()).await?;
     node.inner.wake.notify_one();
     Ok(Json(json!({ "requeued": n })))
@@ -126,8 +148,13 @@ async fn requeue(State(node): State<Node>, ApiJson(r): ApiJson<Requeue>) -> Resu
 
 async fn node_info(State(node): State<Node>) -> Result<Json<serde_json::Value>, NodeError> {
     let d = &node.descriptor().descriptor;
-    let counts: serde_json::Map<String, serde_json::Value> =
-        node.store().outbox_counts().await?.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let counts: serde_json::Map<String, serde_json::Value> = node
+        .store()
+        .outbox_counts()
+        .await?
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
     Ok(Json(json!({
         "node": d.node,
         "name": d.name,
@@ -149,7 +176,10 @@ async fn peers(State(node): State<Node>) -> Result<Json<Vec<views::PeerView>>, N
     Ok(Json(views::peers(&node, health)))
 }
 
-async fn rejections(State(node): State<Node>, Query(q): Query<ListQuery>) -> Result<Json<serde_json::Value>, NodeError> {
+async fn rejections(
+    State(node): State<Node>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<serde_json::Value>, NodeError> {
     let rows = node.store().rejections(limit(&q)).await?;
     let list: Vec<_> = rows
         .into_iter()

@@ -32,19 +32,33 @@ pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
 async fn sweep(node: &Node) -> Result<(), NodeError> {
     let now = now_ms();
     let store = node.store();
-    let dead = store.dead_letter_older_than(now - node.config().dead_letter_after_ms).await?;
+    let dead = store
+        .dead_letter_older_than(now - node.config().dead_letter_after_ms)
+        .await?;
     if dead > 0 {
-        tracing::warn!(count = dead, "dead-lettered messages older than the maximum age");
+        tracing::warn!(
+            count = dead,
+            "dead-lettered messages older than the maximum age"
+        );
     }
     for peer in store.peers_ready(now).await? {
-        let started = node.inner.delivering.lock().unwrap_or_else(|p| p.into_inner()).insert(peer.clone());
+        let started = node
+            .inner
+            .delivering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer.clone());
         if started {
             let node = node.clone();
             tokio::spawn(async move {
                 if let Err(e) = deliver_to(&node, &peer).await {
                     tracing::warn!(peer, error = %e, "delivery worker stopped");
                 }
-                node.inner.delivering.lock().unwrap_or_else(|p| p.into_inner()).remove(&peer);
+                node.inner
+                    .delivering
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&peer);
                 node.inner.wake.notify_one();
             });
         }
@@ -55,7 +69,10 @@ async fn sweep(node: &Node) -> Result<(), NodeError> {
 async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
     let store = node.store();
     let holder = &node.inner.holder;
-    if !store.lease_peer(peer, holder, now_ms(), now_ms() + LEASE_MS).await? {
+    if !store
+        .lease_peer(peer, holder, now_ms(), now_ms() + LEASE_MS)
+        .await?
+    {
         return Ok(());
     }
     let result = drain(node, peer).await;
@@ -64,7 +81,12 @@ async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
         let failures = store.peer_failed(peer, reason, now_ms()).await?;
         let wait = backoff_ms(node, failures);
         store.retry_peer_at(peer, now_ms() + wait).await?;
-        tracing::info!(peer, failures, retry_in_ms = wait, "delivery failed: {reason}");
+        tracing::info!(
+            peer,
+            failures,
+            retry_in_ms = wait,
+            "delivery failed: {reason}"
+        );
     }
     Ok(())
 }
@@ -74,44 +96,75 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
     let store = node.store();
     let peer_id: NodeId = peer.parse().map_err(|e| format!("{e}"))?;
     loop {
-        let batch = store.queued_for(peer, node.config().batch_size as i64).await.map_err(|e| e.to_string())?;
+        let batch = store
+            .queued_for(peer, node.config().batch_size as i64)
+            .await
+            .map_err(|e| e.to_string())?;
         if batch.is_empty() {
             return Ok(());
         }
         let answer = post(node, &peer_id, &batch).await?;
         if answer.results.len() != batch.len() {
-            return Err(format!("peer answered {} results for {} envelopes", answer.results.len(), batch.len()));
+            return Err(format!(
+                "peer answered {} results for {} envelopes",
+                answer.results.len(),
+                batch.len()
+            ));
         }
-        let keys = node.trust().signing_keys_at(&peer_id, comity_model::Timestamp::from_unix_ms(now_ms()));
+        let keys = node
+            .trust()
+            .signing_keys_at(&peer_id, comity_model::Timestamp::from_unix_ms(now_ms()));
         let mut delivered = Vec::new();
         let mut refused = Vec::new();
         let mut transient = None;
         for (message, result) in batch.iter().zip(answer.results) {
             match result {
-                EnvelopeAnswer::Receipt(text) => match check_receipt(message, text.as_bytes(), &keys) {
-                    Ok(()) => delivered.push((message.id.clone(), text.into_bytes())),
-                    Err(e) => {
-                        transient = Some(format!("invalid receipt for {}: {e}", message.id));
-                        break;
+                EnvelopeAnswer::Receipt(text) => {
+                    match check_receipt(message, text.as_bytes(), &keys) {
+                        Ok(()) => delivered.push((message.id.clone(), text.into_bytes())),
+                        Err(e) => {
+                            transient = Some(format!("invalid receipt for {}: {e}", message.id));
+                            break;
+                        }
                     }
-                },
-                EnvelopeAnswer::Error { code, message: text } if is_transient_code(&code) => {
+                }
+                EnvelopeAnswer::Error {
+                    code,
+                    message: text,
+                } if is_transient_code(&code) => {
                     transient = Some(format!("{code}: {text}"));
                     break;
                 }
-                EnvelopeAnswer::Error { code, message: text } => {
-                    tracing::warn!(peer, id = message.id, code, "peer refused a message: {text}");
+                EnvelopeAnswer::Error {
+                    code,
+                    message: text,
+                } => {
+                    tracing::warn!(
+                        peer,
+                        id = message.id,
+                        code,
+                        "peer refused a message: {text}"
+                    );
                     refused.push((message.id.clone(), format!("{code}: {text}")));
                 }
             }
         }
         let now = now_ms();
-        store.mark_delivered(peer, &delivered, now).await.map_err(|e| e.to_string())?;
-        store.mark_refused(&refused).await.map_err(|e| e.to_string())?;
+        store
+            .mark_delivered(peer, &delivered, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        store
+            .mark_refused(&refused)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(reason) = transient {
             return Err(reason);
         }
-        store.lease_peer(peer, &node.inner.holder, now, now + LEASE_MS).await.map_err(|e| e.to_string())?;
+        store
+            .lease_peer(peer, &node.inner.holder, now, now + LEASE_MS)
+            .await
+            .map_err(|e| e.to_string())?;
     }
 }
 
@@ -119,9 +172,17 @@ fn is_transient_code(code: &str) -> bool {
     code.starts_with("store.") || code == "node.shutting_down"
 }
 
-fn check_receipt(message: &Outbound, bytes: &[u8], keys: &[comity_seal::PublicKey]) -> Result<(), String> {
+fn check_receipt(
+    message: &Outbound,
+    bytes: &[u8],
+    keys: &[comity_seal::PublicKey],
+) -> Result<(), String> {
     let receipt = Receipt::from_bytes(bytes).map_err(|e| e.to_string())?;
-    let digest: [u8; 32] = message.digest.as_slice().try_into().map_err(|_| "stored digest is not 32 bytes".to_owned())?;
+    let digest: [u8; 32] = message
+        .digest
+        .as_slice()
+        .try_into()
+        .map_err(|_| "stored digest is not 32 bytes".to_owned())?;
     if receipt.message.to_string() != message.id {
         return Err(format!("receipt is for message {}", receipt.message));
     }
@@ -145,9 +206,15 @@ async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAns
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
-        return Err(format!("peer answered HTTP {status}: {}", text.chars().take(300).collect::<String>()));
+        return Err(format!(
+            "peer answered HTTP {status}: {}",
+            text.chars().take(300).collect::<String>()
+        ));
     }
-    response.json::<BatchAnswer>().await.map_err(|e| format!("unreadable answer from peer: {e}"))
+    response
+        .json::<BatchAnswer>()
+        .await
+        .map_err(|e| format!("unreadable answer from peer: {e}"))
 }
 
 /// The whole cause chain: a pinning failure is only visible deep inside it.
@@ -163,13 +230,15 @@ fn describe_transport_error(peer: &NodeId, e: &reqwest::Error) -> String {
 
 fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), String> {
     let trust = node.trust();
-    let descriptor = trust.member(peer).ok_or_else(|| format!("{peer} is no longer in the trust list"))?;
+    let descriptor = trust
+        .member(peer)
+        .ok_or_else(|| format!("{peer} is no longer in the trust list"))?;
     let endpoint = descriptor.endpoint.trim_end_matches('/').to_owned();
     let mut clients = node.inner.clients.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((pinned, client)) = clients.get(peer) {
-        if *pinned == descriptor.tls_key {
-            return Ok((client.clone(), endpoint));
-        }
+    if let Some((pinned, client)) = clients.get(peer)
+        && *pinned == descriptor.tls_key
+    {
+        return Ok((client.clone(), endpoint));
     }
     let tls = crate::tls::client_config(peer, descriptor.tls_key).map_err(|e| e.to_string())?;
     let client = reqwest::Client::builder()
@@ -177,7 +246,12 @@ fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), S
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))
         .build()
-        .map_err(|e| format!("HTTP client for {peer} (key {}): {e}", key_id(&descriptor.tls_key)))?;
+        .map_err(|e| {
+            format!(
+                "HTTP client for {peer} (key {}): {e}",
+                key_id(&descriptor.tls_key)
+            )
+        })?;
     clients.insert(peer.clone(), (descriptor.tls_key, client.clone()));
     Ok((client, endpoint))
 }
@@ -186,7 +260,11 @@ fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), S
 fn backoff_ms(node: &Node, failures: i64) -> i64 {
     let cfg = node.config();
     let exp = u32::try_from(failures.clamp(1, 30) - 1).unwrap_or(0);
-    let ceiling = cfg.retry_base_ms.saturating_mul(1i64 << exp).min(cfg.retry_max_ms).max(1);
+    let ceiling = cfg
+        .retry_base_ms
+        .saturating_mul(1i64 << exp)
+        .min(cfg.retry_max_ms)
+        .max(1);
     let half = ceiling / 2;
     half + (rand::random::<u64>() % u64::try_from(ceiling - half + 1).unwrap_or(1)) as i64
 }

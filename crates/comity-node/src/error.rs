@@ -20,8 +20,14 @@ pub enum NodeError {
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
     WrongRecipient { to: String, me: String },
-    #[error("message sent at {sent_at} is outside the allowed clock skew of {skew_s} s (now {now})")]
-    ClockSkew { sent_at: String, now: String, skew_s: i64 },
+    #[error(
+        "message sent at {sent_at} is outside the allowed clock skew of {skew_s} s (now {now})"
+    )]
+    ClockSkew {
+        sent_at: String,
+        now: String,
+        skew_s: i64,
+    },
     #[error("message of {size} bytes is over the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
     #[error("message id {0} was already received with different content")]
@@ -30,12 +36,22 @@ pub enum NodeError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("missing or wrong API token: send `Authorization: Bearer TOKEN` (the token is in the node directory's api.token)")]
+    #[error(
+        "missing or wrong API token: send `Authorization: Bearer TOKEN` (the token is in the node directory's api.token)"
+    )]
     Unauthorized,
-    #[error("acknowledgement refers to {0}, which is not a preservation request received from that node")]
+    #[error(
+        "acknowledgement refers to {0}, which is not a preservation request received from that node"
+    )]
     UnknownRequest(String),
-    #[error("preservation until {until} is shorter than the {days} days requested (from reception at {received})")]
-    PreservationTooShort { until: String, days: u32, received: String },
+    #[error(
+        "preservation until {until} is shorter than the {days} days requested (from reception at {received})"
+    )]
+    PreservationTooShort {
+        until: String,
+        days: u32,
+        received: String,
+    },
     #[error("node is shutting down")]
     ShuttingDown,
     #[error("TLS set-up failed: {0}")]
@@ -81,9 +97,10 @@ impl NodeError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Replay(_) => StatusCode::CONFLICT,
             Self::Model(ModelError::InvalidFields(_)) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Seal(_) | Self::UnknownNode(_) | Self::WrongRecipient { .. } | Self::ClockSkew { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Seal(_)
+            | Self::UnknownNode(_)
+            | Self::WrongRecipient { .. }
+            | Self::ClockSkew { .. } => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -36,7 +36,10 @@ pub(crate) fn router(node: Node) -> Router {
 }
 
 async fn receive(State(node): State<Node>, headers: HeaderMap, body: Bytes) -> Response {
-    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if media != ENVELOPES_MEDIA_TYPE {
         let e = NodeError::BadRequest(format!("content type must be {ENVELOPES_MEDIA_TYPE}"));
         return e.into_response();
@@ -46,8 +49,13 @@ async fn receive(State(node): State<Node>, headers: HeaderMap, body: Bytes) -> R
             let results = answers
                 .into_iter()
                 .map(|a| match a {
-                    Ok(receipt) => EnvelopeAnswer::Receipt(String::from_utf8_lossy(&receipt).into_owned()),
-                    Err(e) => EnvelopeAnswer::Error { code: e.code().to_owned(), message: e.to_string() },
+                    Ok(receipt) => {
+                        EnvelopeAnswer::Receipt(String::from_utf8_lossy(&receipt).into_owned())
+                    }
+                    Err(e) => EnvelopeAnswer::Error {
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                    },
                 })
                 .collect();
             (StatusCode::OK, Json(BatchAnswer { results })).into_response()

@@ -22,7 +22,10 @@ impl Node {
     /// Fresh messages of the batch are committed in one transaction before any answer is given.
     pub(crate) async fn receive_batch(&self, batch: &[u8]) -> Result<Vec<Answer>, NodeError> {
         let now = now_ms();
-        let lines: Vec<&[u8]> = batch.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = batch
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         let mut checked = Vec::with_capacity(lines.len());
         for line in &lines {
             checked.push(self.check(line, now).await);
@@ -34,7 +37,13 @@ impl Node {
                 _ => None,
             })
             .collect();
-        let mut outcomes = self.inner.store.accept_inbound(&fresh).await?.into_iter().zip(fresh);
+        let mut outcomes = self
+            .inner
+            .store
+            .accept_inbound(&fresh)
+            .await?
+            .into_iter()
+            .zip(fresh);
         let mut answers = Vec::with_capacity(checked.len());
         for (line, c) in lines.iter().zip(checked) {
             let answer = match c {
@@ -59,12 +68,18 @@ impl Node {
         let s = &self.inner;
         let limit = s.config.max_message_bytes;
         if bytes.len() > limit {
-            return Err(NodeError::TooLarge { size: bytes.len(), limit });
+            return Err(NodeError::TooLarge {
+                size: bytes.len(),
+                limit,
+            });
         }
         let envelope = Envelope::from_bytes(bytes)?;
         let h = &envelope.header;
         if h.to != s.me {
-            return Err(NodeError::WrongRecipient { to: h.to.to_string(), me: s.me.to_string() });
+            return Err(NodeError::WrongRecipient {
+                to: h.to.to_string(),
+                me: s.me.to_string(),
+            });
         }
         let now_ts = Timestamp::from_unix_ms(now);
         let keys = {
@@ -84,7 +99,11 @@ impl Node {
         }
         let digest = Envelope::digest(bytes);
         if let Some((stored_digest, receipt)) = s.store.inbound_receipt(&h.id.to_string()).await? {
-            return if stored_digest == digest { Ok(Checked::Known(receipt)) } else { Err(NodeError::Replay(h.id.to_string())) };
+            return if stored_digest == digest {
+                Ok(Checked::Known(receipt))
+            } else {
+                Err(NodeError::Replay(h.id.to_string()))
+            };
         }
         let opened = comity_seal::open(&envelope, &s.secrets, &keys)?;
         let receipt = Receipt::for_envelope(&s.secrets, h, bytes, now_ts, None);
@@ -109,7 +128,10 @@ impl Node {
         let claimed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
         let header = claimed.as_ref().and_then(|v| v.get("header"));
         let field = |name: &str| {
-            header.and_then(|h| h.get(name)).and_then(|v| v.as_str()).map(|s| s.chars().take(64).collect::<String>())
+            header
+                .and_then(|h| h.get(name))
+                .and_then(|v| v.as_str())
+                .map(|s| s.chars().take(64).collect::<String>())
         };
         let rejection = Rejection {
             at: now,

@@ -17,10 +17,10 @@ mod tls;
 mod views;
 
 pub use config::NodeConfig;
-pub use tls::{client_config as peer_tls_config, install_default_provider};
 pub use error::NodeError;
 pub use node::{Node, NodeSetup, RunningNode, now_ms};
 pub use outbound::{Accepted, SendRequest};
+pub use tls::{client_config as peer_tls_config, install_default_provider};
 pub use views::{MessageView, PeerView};
 
 /// The path peers post sealed envelopes to.

@@ -15,7 +15,9 @@ use crate::{NodeConfig, NodeError, delivery, serve};
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    since.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+    since
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Everything a node needs to start; the binary reads it from the node directory.
@@ -73,7 +75,11 @@ impl Node {
 
     /// A copy of the current trust (members and keys).
     pub fn trust(&self) -> Trust {
-        self.inner.trust.read().map(|t| t.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.inner
+            .trust
+            .read()
+            .map(|t| t.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Replaces the trust list with a newer one signed by the same pinned root.
@@ -88,7 +94,11 @@ impl Node {
             )));
         }
         *self.inner.trust.write().unwrap_or_else(|p| p.into_inner()) = next;
-        self.inner.clients.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.inner
+            .clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok(())
     }
 }
@@ -112,8 +122,14 @@ impl RunningNode {
         if trust.member(&me).is_none() {
             return Err(NodeError::UnknownNode(me.to_string()));
         }
-        let federation_addr = setup.federation_listener.local_addr().map_err(|e| NodeError::Listen(e.to_string()))?;
-        let api_addr = setup.api_listener.local_addr().map_err(|e| NodeError::Listen(e.to_string()))?;
+        let federation_addr = setup
+            .federation_listener
+            .local_addr()
+            .map_err(|e| NodeError::Listen(e.to_string()))?;
+        let api_addr = setup
+            .api_listener
+            .local_addr()
+            .map_err(|e| NodeError::Listen(e.to_string()))?;
         let tls = crate::tls::server_config(&setup.secrets)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -127,7 +143,11 @@ impl RunningNode {
                 store: setup.store,
                 writer: writer_tx,
                 wake: Notify::new(),
-                holder: format!("{}-{}", std::process::id(), hex::encode(rand::random::<[u8; 6]>())),
+                holder: format!(
+                    "{}-{}",
+                    std::process::id(),
+                    hex::encode(rand::random::<[u8; 6]>())
+                ),
                 clients: Mutex::new(HashMap::new()),
                 delivering: Mutex::new(HashSet::new()),
             }),
@@ -141,9 +161,19 @@ impl RunningNode {
                 crate::federation::router(node.clone()),
                 shutdown_rx.clone(),
             )),
-            tokio::spawn(serve::plain(setup.api_listener, crate::api::router(node.clone()), shutdown_rx)),
+            tokio::spawn(serve::plain(
+                setup.api_listener,
+                crate::api::router(node.clone()),
+                shutdown_rx,
+            )),
         ];
-        Ok(RunningNode { node, federation_addr, api_addr, shutdown, tasks })
+        Ok(RunningNode {
+            node,
+            federation_addr,
+            api_addr,
+            shutdown,
+            tasks,
+        })
     }
 
     /// Stops accepting work and waits for the servers and workers to finish.

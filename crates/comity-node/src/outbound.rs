@@ -1,6 +1,8 @@
 //! Messages from this node's users: checked, sealed, and committed before the API answers.
 
-use comity_model::{Body, Handling, Header, MessageId, MessageKind, NodeId, SCHEMA_VERSION, Timestamp};
+use comity_model::{
+    Body, Handling, Header, MessageId, MessageKind, NodeId, SCHEMA_VERSION, Timestamp,
+};
 use comity_model::{PreservationAck, PreservationRequest, PreservationStatus};
 use comity_seal::Envelope;
 use comity_store::{NewOutbound, Store, StoreError};
@@ -63,9 +65,15 @@ impl Node {
         let s = &self.inner;
         let kind: MessageKind = req.kind.parse()?;
         if req.to == s.me {
-            return Err(NodeError::BadRequest("a node does not send messages to itself".into()));
+            return Err(NodeError::BadRequest(
+                "a node does not send messages to itself".into(),
+            ));
         }
-        let recipient = self.trust().member(&req.to).cloned().ok_or_else(|| NodeError::UnknownNode(req.to.to_string()))?;
+        let recipient = self
+            .trust()
+            .member(&req.to)
+            .cloned()
+            .ok_or_else(|| NodeError::UnknownNode(req.to.to_string()))?;
         let body = Body::from_json(kind, req.body)?;
         let now = now_ms();
         let id = MessageId::from_parts(u64::try_from(now).unwrap_or(0), rand::random());
@@ -91,7 +99,10 @@ impl Node {
         let envelope = comity_seal::seal(&s.secrets, &recipient, header, &body, &mut rand::rng())?;
         let bytes = envelope.to_bytes();
         if bytes.len() > s.config.max_message_bytes {
-            return Err(NodeError::TooLarge { size: bytes.len(), limit: s.config.max_message_bytes });
+            return Err(NodeError::TooLarge {
+                size: bytes.len(),
+                limit: s.config.max_message_bytes,
+            });
         }
         let row = NewOutbound {
             id: id.to_string(),
@@ -105,15 +116,26 @@ impl Node {
             body: body.to_json().to_string(),
         };
         let (done, committed) = oneshot::channel();
-        s.writer.send((row, done)).await.map_err(|_| NodeError::ShuttingDown)?;
+        s.writer
+            .send((row, done))
+            .await
+            .map_err(|_| NodeError::ShuttingDown)?;
         committed.await.map_err(|_| NodeError::ShuttingDown)??;
         s.wake.notify_one();
-        Ok(Accepted { id, conversation, state: "queued" })
+        Ok(Accepted {
+            id,
+            conversation,
+            state: "queued",
+        })
     }
 
     /// A reply joins its parent's conversation; the parent must be a message exchanged with the
     /// same peer.
-    async fn conversation_of(&self, parent: &MessageId, peer: &NodeId) -> Result<MessageId, NodeError> {
+    async fn conversation_of(
+        &self,
+        parent: &MessageId,
+        peer: &NodeId,
+    ) -> Result<MessageId, NodeError> {
         let store = &self.inner.store;
         let id = parent.to_string();
         let found = match store.get_inbound(&id).await? {
@@ -124,7 +146,9 @@ impl Node {
             },
         };
         let conversation = found.ok_or_else(|| {
-            NodeError::NotFound(format!("{parent} (in_reply_to must name a message exchanged with {peer})"))
+            NodeError::NotFound(format!(
+                "{parent} (in_reply_to must name a message exchanged with {peer})"
+            ))
         })?;
         Ok(conversation.parse()?)
     }
@@ -133,12 +157,20 @@ impl Node {
     /// data is preserved, keep it at least as long as requested (Art. 29.7).
     async fn check_ack(&self, ack: &PreservationAck, peer: &NodeId) -> Result<(), NodeError> {
         let unknown = || NodeError::UnknownRequest(ack.request.to_string());
-        let request = self.inner.store.get_inbound(&ack.request.to_string()).await?.ok_or_else(unknown)?;
-        if request.peer != peer.as_str() || request.kind != MessageKind::PreservationRequest.as_str() {
+        let request = self
+            .inner
+            .store
+            .get_inbound(&ack.request.to_string())
+            .await?
+            .ok_or_else(unknown)?;
+        if request.peer != peer.as_str()
+            || request.kind != MessageKind::PreservationRequest.as_str()
+        {
             return Err(unknown());
         }
-        let asked: PreservationRequest = serde_json::from_slice(&request.body)
-            .map_err(|e| NodeError::BadRequest(format!("stored request {} is unreadable: {e}", ack.request)))?;
+        let asked: PreservationRequest = serde_json::from_slice(&request.body).map_err(|e| {
+            NodeError::BadRequest(format!("stored request {} is unreadable: {e}", ack.request))
+        })?;
         if let (PreservationStatus::Preserved, Some(until)) = (ack.status, ack.preserved_until) {
             let received = Timestamp::from_unix_ms(request.received_at);
             if until < received.plus_days(i64::from(asked.preservation_days)) {

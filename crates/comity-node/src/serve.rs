@@ -20,7 +20,9 @@ pub(crate) async fn federation(
             accepted = listener.accept() => accepted,
             _ = shutdown.changed() => return,
         };
-        let Ok((tcp, remote)) = accepted else { continue };
+        let Ok((tcp, remote)) = accepted else {
+            continue;
+        };
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
@@ -42,7 +44,11 @@ pub(crate) async fn federation(
 }
 
 /// Serves the user API (plain HTTP: bind it to loopback) until shutdown.
-pub(crate) async fn plain(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn plain(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             let _ = shutdown.changed().await;

@@ -14,7 +14,9 @@ use rustls::{ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme}
 use crate::NodeError;
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
-const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
 
 /// Makes ring the process's default TLS provider (for HTTP clients built without an explicit
 /// one); harmless when a default is already installed.
@@ -34,8 +36,11 @@ fn tls_error(what: &str, e: impl std::fmt::Display) -> NodeError {
 pub fn server_config(secrets: &NodeSecrets) -> Result<ServerConfig, NodeError> {
     let pkcs8 = secrets.tls_pkcs8_der();
     let key = rcgen::KeyPair::try_from(pkcs8.as_slice()).map_err(|e| tls_error("TLS key", e))?;
-    let params = rcgen::CertificateParams::new(vec!["comity-node".to_owned()]).map_err(|e| tls_error("certificate", e))?;
-    let cert = params.self_signed(&key).map_err(|e| tls_error("certificate", e))?;
+    let params = rcgen::CertificateParams::new(vec!["comity-node".to_owned()])
+        .map_err(|e| tls_error("certificate", e))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| tls_error("certificate", e))?;
     ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error("TLS versions", e))?
@@ -50,7 +55,11 @@ pub fn server_config(secrets: &NodeSecrets) -> Result<ServerConfig, NodeError> {
 /// The client side for one peer: only a certificate whose key is the peer's pinned key passes.
 pub fn client_config(peer: &NodeId, pinned: PublicKey) -> Result<ClientConfig, NodeError> {
     let provider = provider();
-    let verifier = PinnedKey { peer: peer.clone(), pinned, algorithms: provider.signature_verification_algorithms };
+    let verifier = PinnedKey {
+        peer: peer.clone(),
+        pinned,
+        algorithms: provider.signature_verification_algorithms,
+    };
     Ok(ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| tls_error("TLS versions", e))?
@@ -75,8 +84,12 @@ impl ServerCertVerifier for PinnedKey {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|e| rustls::Error::General(format!("peer {}: unreadable TLS certificate: {e}", self.peer)))?;
+        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
+            rustls::Error::General(format!(
+                "peer {}: unreadable TLS certificate: {e}",
+                self.peer
+            ))
+        })?;
         let spki = cert.subject_public_key_info();
         let mut expected = ED25519_SPKI_PREFIX.to_vec();
         expected.extend_from_slice(self.pinned.as_bytes());
@@ -98,7 +111,9 @@ impl ServerCertVerifier for PinnedKey {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("TLS 1.2 is not used between Comity nodes".into()))
+        Err(rustls::Error::General(
+            "TLS 1.2 is not used between Comity nodes".into(),
+        ))
     }
 
     fn verify_tls13_signature(

@@ -91,12 +91,16 @@ impl MessageView {
 }
 
 fn verify_receipt(node: &Node, bytes: &[u8], digest: &[u8], peer: &str) -> bool {
-    let (Ok(receipt), Ok(digest), Ok(peer)) =
-        (Receipt::from_bytes(bytes), <[u8; 32]>::try_from(digest), peer.parse())
-    else {
+    let (Ok(receipt), Ok(digest), Ok(peer)) = (
+        Receipt::from_bytes(bytes),
+        <[u8; 32]>::try_from(digest),
+        peer.parse(),
+    ) else {
         return false;
     };
-    let keys = node.trust().signing_keys_at(&peer, receipt.received_at.plus_ms(1));
+    let keys = node
+        .trust()
+        .signing_keys_at(&peer, receipt.received_at.plus_ms(1));
     receipt.verify(&keys, &digest).is_ok()
 }
 

@@ -12,12 +12,14 @@ pub enum InboundOutcome {
     Replay,
 }
 
-const COLUMNS: &str =
-    "seq, id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
+const COLUMNS: &str = "seq, id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
 
 impl Store {
     /// The digest and receipt of an already accepted message, if any.
-    pub async fn inbound_receipt(&self, id: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub async fn inbound_receipt(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
         let sql = "SELECT digest, receipt FROM inbox WHERE id = $1";
         let row = on_pool!(self, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await?);
         Ok(row)
@@ -25,7 +27,10 @@ impl Store {
 
     /// Stores a batch of checked messages in one transaction. Each message is stored at most once:
     /// a repeat with the same digest is a duplicate, with another digest a replay.
-    pub async fn accept_inbound(&self, messages: &[NewInbound]) -> Result<Vec<InboundOutcome>, StoreError> {
+    pub async fn accept_inbound(
+        &self,
+        messages: &[NewInbound],
+    ) -> Result<Vec<InboundOutcome>, StoreError> {
         let mut outcomes = Vec::with_capacity(messages.len());
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -82,7 +87,8 @@ impl Store {
     /// Messages of one conversation in the order they were accepted.
     pub async fn inbox_conversation(&self, conversation: &str) -> Result<Vec<Inbound>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM inbox WHERE conversation = $1 ORDER BY seq");
-        let rows = on_pool!(self, pool => sqlx::query_as(&sql).bind(conversation).fetch_all(pool).await?);
+        let rows =
+            on_pool!(self, pool => sqlx::query_as(&sql).bind(conversation).fetch_all(pool).await?);
         Ok(rows)
     }
 

@@ -42,7 +42,9 @@ impl Store {
 
     /// The oldest queued messages for `peer`, in the order they were accepted.
     pub async fn queued_for(&self, peer: &str, limit: i64) -> Result<Vec<Outbound>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE peer = $1 AND state = 'queued' ORDER BY seq LIMIT $2");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE peer = $1 AND state = 'queued' ORDER BY seq LIMIT $2"
+        );
         let rows: Vec<OutboundRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(peer).bind(limit).fetch_all(pool).await?
         });
@@ -112,8 +114,10 @@ impl Store {
 
     /// Puts dead-lettered messages back in the queue (one id, or all when `id` is `None`).
     pub async fn requeue_dead(&self, id: Option<&str>) -> Result<u64, StoreError> {
-        let sql = "UPDATE outbox SET state = 'queued' WHERE state = 'dead' AND ($1 IS NULL OR id = $1)";
-        let done = on_pool!(self, pool => sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
+        let sql =
+            "UPDATE outbox SET state = 'queued' WHERE state = 'dead' AND ($1 IS NULL OR id = $1)";
+        let done =
+            on_pool!(self, pool => sqlx::query(sql).bind(id).execute(pool).await?.rows_affected());
         Ok(done)
     }
 
@@ -123,7 +127,9 @@ impl Store {
         state: Option<DeliveryState>,
         limit: i64,
     ) -> Result<Vec<Outbound>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE ($1 IS NULL OR state = $1) ORDER BY seq DESC LIMIT $2"
+        );
         let state = state.map(DeliveryState::as_str);
         let rows: Vec<OutboundRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(state).bind(limit).fetch_all(pool).await?

@@ -7,14 +7,21 @@ impl Store {
         let sql = "SELECT p.peer FROM peers p WHERE p.next_attempt_at <= $1 AND p.lease_until <= $1 \
                    AND EXISTS (SELECT 1 FROM outbox o WHERE o.peer = p.peer AND o.state = 'queued') \
                    ORDER BY p.peer";
-        let rows: Vec<(String,)> = on_pool!(self, pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await?);
+        let rows: Vec<(String,)> =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(now).fetch_all(pool).await?);
         Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
     /// Gives `holder` the peer's queue until `until`, so that one worker at a time delivers to a
     /// peer and messages arrive in the order they were accepted. Returns false if someone else
     /// holds it.
-    pub async fn lease_peer(&self, peer: &str, holder: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+    pub async fn lease_peer(
+        &self,
+        peer: &str,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError> {
         let sql = "UPDATE peers SET lease_holder = $1, lease_until = $2 \
                    WHERE peer = $3 AND (lease_until <= $4 OR lease_holder = $1)";
         let n = on_pool!(self, pool => {

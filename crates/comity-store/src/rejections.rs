@@ -13,7 +13,8 @@ impl Store {
 
     /// Newest first.
     pub async fn rejections(&self, limit: i64) -> Result<Vec<Rejection>, StoreError> {
-        let sql = "SELECT at, peer, message_id, code, detail FROM rejections ORDER BY seq DESC LIMIT $1";
+        let sql =
+            "SELECT at, peer, message_id, code, detail FROM rejections ORDER BY seq DESC LIMIT $1";
         let rows = on_pool!(self, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await?);
         Ok(rows)
     }

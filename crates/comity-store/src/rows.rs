@@ -41,7 +41,9 @@ impl DeliveryState {
             "delivered" => Ok(Self::Delivered),
             "refused" => Ok(Self::Refused),
             "dead" => Ok(Self::Dead),
-            other => Err(StoreError::Corrupt(format!("unknown delivery state {other:?}"))),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown delivery state {other:?}"
+            ))),
         }
     }
 }

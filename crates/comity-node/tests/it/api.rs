@@ -11,17 +11,44 @@ async fn missing_fields_are_all_reported_with_their_names() {
     body["offences"] = json!([]);
     body["preservation_days"] = json!(30);
     body["mla_to_follow"] = json!(false);
-    let (status, e) = dz.post("/api/v1/messages", &json!({"to": "fr-ocl", "kind": "preservation.request", "body": body})).await;
+    let (status, e) = dz
+        .post(
+            "/api/v1/messages",
+            &json!({"to": "fr-ocl", "kind": "preservation.request", "body": body}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(e["error"]["code"], "model.invalid_fields");
-    let fields: Vec<&str> = e["error"]["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["offences", "facts", "mla_to_follow", "preservation_days"]);
+    let fields: Vec<&str> = e["error"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["offences", "facts", "mla_to_follow", "preservation_days"]
+    );
 
     let mut missing = preservation_request();
     missing.as_object_mut().unwrap().remove("necessity");
-    let (status, e) = dz.post("/api/v1/messages", &json!({"to": "fr-ocl", "kind": "preservation.request", "body": missing})).await;
-    assert_eq!((status, e["error"]["code"].as_str()), (400, Some("model.malformed_body")), "{e}");
-    assert!(e["error"]["message"].as_str().unwrap().contains("necessity"));
+    let (status, e) = dz
+        .post(
+            "/api/v1/messages",
+            &json!({"to": "fr-ocl", "kind": "preservation.request", "body": missing}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("model.malformed_body")),
+        "{e}"
+    );
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("necessity")
+    );
     fed.shutdown().await;
 }
 
@@ -30,18 +57,45 @@ async fn unknown_peers_kinds_and_tokens_are_refused_with_codes() {
     let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
     let dz = fed.api("dz-247");
     let cases = [
-        (json!({"to": "xx-nobody", "kind": "note", "body": {"text": "hi"}}), 403, "fed.unknown_node"),
-        (json!({"to": "fr-ocl", "kind": "gossip", "body": {"text": "hi"}}), 400, "model.unknown_kind"),
-        (json!({"to": "dz-247", "kind": "note", "body": {"text": "hi"}}), 400, "api.bad_request"),
-        (json!({"to": "fr-ocl", "kind": "note"}), 400, "api.bad_request"),
-        (json!({"to": "fr-ocl", "kind": "note", "body": {"text": "hi"}, "in_reply_to": "01900000-0000-7000-8000-000000000000"}), 404, "api.not_found"),
+        (
+            json!({"to": "xx-nobody", "kind": "note", "body": {"text": "hi"}}),
+            403,
+            "fed.unknown_node",
+        ),
+        (
+            json!({"to": "fr-ocl", "kind": "gossip", "body": {"text": "hi"}}),
+            400,
+            "model.unknown_kind",
+        ),
+        (
+            json!({"to": "dz-247", "kind": "note", "body": {"text": "hi"}}),
+            400,
+            "api.bad_request",
+        ),
+        (
+            json!({"to": "fr-ocl", "kind": "note"}),
+            400,
+            "api.bad_request",
+        ),
+        (
+            json!({"to": "fr-ocl", "kind": "note", "body": {"text": "hi"}, "in_reply_to": "01900000-0000-7000-8000-000000000000"}),
+            404,
+            "api.not_found",
+        ),
     ];
     for (request, status, code) in cases {
         let (got, e) = dz.post("/api/v1/messages", &request).await;
-        assert_eq!((got, e["error"]["code"].as_str()), (status, Some(code)), "{request}: {e}");
+        assert_eq!(
+            (got, e["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{request}: {e}"
+        );
     }
     let r = reqwest::Client::new()
-        .get(format!("http://{}/api/v1/outbox", fed.node("dz-247").api_addr))
+        .get(format!(
+            "http://{}/api/v1/outbox",
+            fed.node("dz-247").api_addr
+        ))
         .bearer_auth("wrong")
         .send()
         .await
@@ -55,7 +109,12 @@ async fn unknown_peers_kinds_and_tokens_are_refused_with_codes() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
-    let r = reqwest::get(format!("http://{}/openapi.json", fed.node("dz-247").api_addr)).await.unwrap();
+    let r = reqwest::get(format!(
+        "http://{}/openapi.json",
+        fed.node("dz-247").api_addr
+    ))
+    .await
+    .unwrap();
     let doc: serde_json::Value = r.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let mut documented = Vec::new();
@@ -75,8 +134,14 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(
         documented,
         [
-            "get /api/v1/inbox", "get /api/v1/messages/{id}", "get /api/v1/node", "get /api/v1/outbox",
-            "get /api/v1/peers", "get /api/v1/rejections", "get /openapi.json", "post /api/v1/messages",
+            "get /api/v1/inbox",
+            "get /api/v1/messages/{id}",
+            "get /api/v1/node",
+            "get /api/v1/outbox",
+            "get /api/v1/peers",
+            "get /api/v1/rejections",
+            "get /openapi.json",
+            "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
         ]
     );

@@ -5,7 +5,10 @@ use std::time::{Duration, Instant};
 
 use comity_model::{Jurisdiction, NodeId, Role, Timestamp};
 use comity_node::{NodeConfig, NodeSetup, RunningNode};
-use comity_seal::{Descriptor, FederationRoot, KdfParams, NodeSecrets, SignedDescriptor, SignedTrustList, TrustList};
+use comity_seal::{
+    Descriptor, FederationRoot, KdfParams, NodeSecrets, SignedDescriptor, SignedTrustList,
+    TrustList,
+};
 use comity_store::Store;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -20,7 +23,9 @@ pub enum Backend {
 pub fn backends() -> Vec<Backend> {
     match std::env::var("COMITY_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => vec![Backend::Sqlite, Backend::Postgres],
-        _ if std::env::var_os("CI").is_some() => panic!("CI must test PostgreSQL: set COMITY_TEST_POSTGRES"),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI must test PostgreSQL: set COMITY_TEST_POSTGRES")
+        }
         _ => vec![Backend::Sqlite],
     }
 }
@@ -32,11 +37,25 @@ async fn database(backend: Backend, dir: &std::path::Path, node: &str) -> String
             use sqlx::Connection;
             static N: AtomicU32 = AtomicU32::new(0);
             let admin_url = std::env::var("COMITY_TEST_POSTGRES").unwrap();
-            let name = format!("comity_node_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+            let name = format!(
+                "comity_node_{}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            );
             let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-            let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap().to_owned();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(b, _)| b)
+                .unwrap()
+                .to_owned();
             format!("{base}/{name}")
         }
     }
@@ -148,7 +167,8 @@ impl Federation {
                 api_addr: api.local_addr().unwrap(),
             });
         }
-        let mut descriptors: Vec<SignedDescriptor> = members.iter().map(|m| m.descriptor.clone()).collect();
+        let mut descriptors: Vec<SignedDescriptor> =
+            members.iter().map(|m| m.descriptor.clone()).collect();
         edit(&members, &mut descriptors);
         let list = TrustList {
             federation: "test".into(),
@@ -174,7 +194,10 @@ impl Federation {
     }
 
     pub fn index(&self, id: &str) -> usize {
-        self.members.iter().position(|m| m.id.as_str() == id).unwrap()
+        self.members
+            .iter()
+            .position(|m| m.id.as_str() == id)
+            .unwrap()
     }
 
     /// Starts (or restarts) member `i` on its own database and addresses.
@@ -182,7 +205,14 @@ impl Federation {
         let m = &mut self.members[i];
         let federation_listener = match m.federation.take() {
             Some(l) => l,
-            None => TcpListener::bind(m.descriptor.descriptor.endpoint.trim_start_matches("https://")).await.unwrap(),
+            None => TcpListener::bind(
+                m.descriptor
+                    .descriptor
+                    .endpoint
+                    .trim_start_matches("https://"),
+            )
+            .await
+            .unwrap(),
         };
         let setup = NodeSetup {
             config: self.config.clone(),
@@ -204,11 +234,16 @@ impl Federation {
     }
 
     pub fn node(&self, id: &str) -> &RunningNode {
-        self.running[self.index(id)].as_ref().expect("node is running")
+        self.running[self.index(id)]
+            .as_ref()
+            .expect("node is running")
     }
 
     pub fn api(&self, id: &str) -> Api {
-        Api { base: format!("http://{}", self.members[self.index(id)].api_addr), http: reqwest::Client::new() }
+        Api {
+            base: format!("http://{}", self.members[self.index(id)].api_addr),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn shutdown(mut self) {
@@ -225,18 +260,42 @@ pub struct Api {
 
 impl Api {
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(TOKEN).json(body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
     /// Sends and returns the new message id, failing the test if the node refuses.
-    pub async fn send(&self, to: &str, kind: &str, body: Value, in_reply_to: Option<&str>) -> String {
-        let (status, v) = self.post("/api/v1/messages", &json!({"to": to, "kind": kind, "body": body, "in_reply_to": in_reply_to})).await;
+    pub async fn send(
+        &self,
+        to: &str,
+        kind: &str,
+        body: Value,
+        in_reply_to: Option<&str>,
+    ) -> String {
+        let (status, v) = self
+            .post(
+                "/api/v1/messages",
+                &json!({"to": to, "kind": kind, "body": body, "in_reply_to": in_reply_to}),
+            )
+            .await;
         assert_eq!(status, 202, "{v}");
         v["id"].as_str().unwrap().to_owned()
     }

@@ -24,11 +24,26 @@ pub fn postgres_url() -> Option<String> {
 
 async fn fresh_postgres(admin_url: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!("comity_store_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-    let mut admin = sqlx::PgConnection::connect(admin_url).await.expect("connect to PostgreSQL");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    let name = format!(
+        "comity_store_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut admin = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
     format!("{base}/{name}")
 }
 
@@ -36,10 +51,16 @@ async fn fresh_postgres(admin_url: &str) -> String {
 pub async fn each_backend() -> Vec<TestDb> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("node.db").display());
-    let mut dbs = vec![TestDb { store: Store::open(&url).await.unwrap(), _dir: Some(dir) }];
+    let mut dbs = vec![TestDb {
+        store: Store::open(&url).await.unwrap(),
+        _dir: Some(dir),
+    }];
     if let Some(admin) = postgres_url() {
         let url = fresh_postgres(&admin).await;
-        dbs.push(TestDb { store: Store::open(&url).await.unwrap(), _dir: None });
+        dbs.push(TestDb {
+            store: Store::open(&url).await.unwrap(),
+            _dir: None,
+        });
     }
     dbs
 }
@@ -60,7 +81,10 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("node.db").display());
     let store = Store::open(&url).await.unwrap();
-    store.enqueue(&[crate::delivery::message("m1", "fr-ocl", "c1", 1)]).await.unwrap();
+    store
+        .enqueue(&[crate::delivery::message("m1", "fr-ocl", "c1", 1)])
+        .await
+        .unwrap();
     store.close().await;
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.queued_for("fr-ocl", 10).await.unwrap().len(), 1);

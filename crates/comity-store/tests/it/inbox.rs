@@ -22,12 +22,23 @@ fn inbound(id: &str, digest: u8, conversation: &str) -> NewInbound {
 async fn each_message_is_accepted_once() {
     for db in each_backend().await {
         let s = &db.store;
-        let out = s.accept_inbound(&[inbound("a", 1, "c"), inbound("b", 1, "c")]).await.unwrap();
+        let out = s
+            .accept_inbound(&[inbound("a", 1, "c"), inbound("b", 1, "c")])
+            .await
+            .unwrap();
         assert_eq!(out, [InboundOutcome::Accepted, InboundOutcome::Accepted]);
-        let again = s.accept_inbound(&[inbound("a", 1, "c"), inbound("b", 9, "c")]).await.unwrap();
+        let again = s
+            .accept_inbound(&[inbound("a", 1, "c"), inbound("b", 9, "c")])
+            .await
+            .unwrap();
         assert_eq!(
             again,
-            [InboundOutcome::Duplicate { receipt: b"receipt a 1".to_vec() }, InboundOutcome::Replay],
+            [
+                InboundOutcome::Duplicate {
+                    receipt: b"receipt a 1".to_vec()
+                },
+                InboundOutcome::Replay
+            ],
             "{}",
             s.backend()
         );
@@ -36,7 +47,13 @@ async fn each_message_is_accepted_once() {
         assert_eq!(stored.digest, vec![1; 32], "a replay changes nothing");
         let (digest, receipt) = s.inbound_receipt("a").await.unwrap().unwrap();
         assert_eq!((digest, receipt), (vec![1; 32], b"receipt a 1".to_vec()));
-        let ids: Vec<_> = s.inbox_conversation("c").await.unwrap().into_iter().map(|m| m.id).collect();
+        let ids: Vec<_> = s
+            .inbox_conversation("c")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(ids, ["a", "b"]);
     }
 }
@@ -45,7 +62,10 @@ async fn each_message_is_accepted_once() {
 async fn a_duplicate_inside_one_batch_is_stored_once() {
     for db in each_backend().await {
         let s = &db.store;
-        let out = s.accept_inbound(&[inbound("a", 1, "c"), inbound("a", 1, "c")]).await.unwrap();
+        let out = s
+            .accept_inbound(&[inbound("a", 1, "c"), inbound("a", 1, "c")])
+            .await
+            .unwrap();
         assert_eq!(out[0], InboundOutcome::Accepted);
         assert!(matches!(out[1], InboundOutcome::Duplicate { .. }));
         assert_eq!(s.list_inbox(10).await.unwrap().len(), 1);
