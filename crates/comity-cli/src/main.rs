@@ -4,12 +4,22 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
+mod demo;
+mod federation;
 mod law;
 mod ledger;
+mod msg;
+mod nodecmd;
+mod nodedir;
 mod pdq;
 
 #[derive(Parser)]
-#[command(name = "comity", version, about = "Federated cooperation between states against cybercrime")]
+#[command(
+    name = "comity",
+    version,
+    about = "Federated cooperation between states against cybercrime"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,6 +27,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a local federation (Algeria, Morocco, France, the United States) and a scripted
+    /// preservation request, then keep serving until Ctrl-C.
+    Demo(demo::DemoArgs),
+    /// Create, join and run a node.
+    #[command(subcommand)]
+    Node(nodecmd::NodeCommand),
+    /// Hold a federation's root key: admit members and publish the trust list.
+    #[command(subcommand)]
+    Federation(federation::FederationCommand),
+    /// Send and read messages through a running node.
+    #[command(subcommand)]
+    Msg(msg::MsgCommand),
     /// Law packs: validate them and ask the legal reasoning engine.
     #[command(subcommand)]
     Law(law::LawCommand),
@@ -28,9 +50,30 @@ enum Command {
     Pdq(pdq::PdqCommand),
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COMITY_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::run(args))),
+        Command::Node(cmd) => runtime()
+            .and_then(|rt| rt.block_on(nodecmd::run(cmd)))
+            .map(|()| ExitCode::SUCCESS),
+        Command::Federation(cmd) => federation::run(cmd).map(|()| ExitCode::SUCCESS),
+        Command::Msg(cmd) => runtime()
+            .and_then(|rt| rt.block_on(msg::run(cmd)))
+            .map(|()| ExitCode::SUCCESS),
         Command::Law(cmd) => law::run(cmd),
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Pdq(cmd) => pdq::run(cmd),

@@ -1,0 +1,302 @@
+//! `comity demo`: a whole federation on this machine, built with the same commands and files an
+//! operator uses (`federation init/admit/publish`, `node init/join/serve`), then a scripted
+//! preservation request from Algeria's 24/7 point of contact to France.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use comity_model::Timestamp;
+use comity_node::RunningNode;
+use comity_seal::{FederationRoot, KdfParams, NodeSecrets};
+use serde_json::{Value, json};
+
+use crate::client::Api;
+use crate::federation;
+use crate::nodecmd::{self, InitArgs};
+use crate::nodedir::{NodeDir, PASSPHRASE_ENV};
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Directory for the federation and the nodes (default: a new temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Leave after the scenario; exit code 0 only if every step was delivered and verified.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+struct Member {
+    id: &'static str,
+    jurisdiction: &'static str,
+    roles: &'static [&'static str],
+    name: &'static str,
+}
+
+const MEMBERS: [Member; 5] = [
+    Member {
+        id: "dz-moj",
+        jurisdiction: "DZ",
+        roles: &["central-authority", "extradition"],
+        name: "Algeria — Ministry of Justice",
+    },
+    Member {
+        id: "dz-247",
+        jurisdiction: "DZ",
+        roles: &["24-7", "police"],
+        name: "Algeria — 24/7 cybercrime point of contact",
+    },
+    Member {
+        id: "ma-moj",
+        jurisdiction: "MA",
+        roles: &["central-authority", "24-7"],
+        name: "Morocco — Ministry of Justice",
+    },
+    Member {
+        id: "fr-ocl",
+        jurisdiction: "FR",
+        roles: &["24-7", "police"],
+        name: "France — OFAC 24/7 point of contact",
+    },
+    Member {
+        id: "us-doj",
+        jurisdiction: "US",
+        roles: &["central-authority", "24-7"],
+        name: "United States — DOJ Office of International Affairs",
+    },
+];
+
+pub async fn run(args: DemoArgs) -> Result<std::process::ExitCode> {
+    let (base, _temp) = match &args.dir {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("comity-demo-").tempdir()?;
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    let passphrase =
+        std::env::var(PASSPHRASE_ENV).unwrap_or_else(|_| hex::encode(rand::random::<[u8; 12]>()));
+    println!(
+        "Comity demo: a federation of {} nodes on 127.0.0.1, each on SQLite in {}",
+        MEMBERS.len(),
+        base.display()
+    );
+    let nodes = build(&base, &passphrase).await?;
+    for (m, n) in MEMBERS.iter().zip(&nodes) {
+        println!(
+            "  {:<7} {}  {:<29} https://{}  api http://{}",
+            m.id,
+            m.jurisdiction,
+            m.roles.join(", "),
+            n.federation_addr,
+            n.api_addr
+        );
+    }
+    let ok = match scenario(&base).await {
+        Ok(()) => {
+            println!(
+                "\nEvery step was delivered, and every receipt was signed by its recipient and verified."
+            );
+            true
+        }
+        Err(e) => {
+            println!("\nThe scenario failed: {e:#}");
+            false
+        }
+    };
+    if !args.exit {
+        println!(
+            "\nServing until Ctrl-C. Try: comity msg inbox --dir {}",
+            base.join("fr-ocl").display()
+        );
+        if args.dir.is_some() {
+            println!(
+                "(restart a node later with {PASSPHRASE_ENV}={passphrase} comity node serve --dir DIR/NODE)"
+            );
+        }
+        nodecmd::wait_for_stop().await;
+    }
+    for n in nodes {
+        n.shutdown().await;
+    }
+    Ok(if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}
+
+/// Creates the federation and its members on disk, then starts every node.
+async fn build(base: &Path, passphrase: &str) -> Result<Vec<RunningNode>> {
+    let fed = base.join("federation");
+    if fed.join("federation.toml").exists() {
+        bail!(
+            "{} already holds a demo: pass another --dir or remove it",
+            base.display()
+        );
+    }
+    let root = FederationRoot::generate(&mut rand::rng());
+    federation::init(
+        &fed,
+        "comity-demo",
+        &root,
+        passphrase,
+        KdfParams::INTERACTIVE,
+    )?;
+    for m in &MEMBERS {
+        let fed_port = free_port()?;
+        let args = InitArgs {
+            dir: base.join(m.id),
+            id: m.id.into(),
+            jurisdiction: m.jurisdiction.into(),
+            roles: m.roles.iter().map(|r| r.to_string()).collect(),
+            name: m.name.into(),
+            endpoint: format!("https://127.0.0.1:{fed_port}"),
+            federation_listen: None,
+            api_listen: format!("127.0.0.1:{}", free_port()?).parse()?,
+            database_url: None,
+        };
+        nodecmd::init(
+            args,
+            &NodeSecrets::generate(&mut rand::rng()),
+            passphrase,
+            KdfParams::INTERACTIVE,
+        )?;
+        let descriptor = NodeDir::new(&base.join(m.id)).read_descriptor()?;
+        federation::admit(
+            &fed,
+            descriptor,
+            Timestamp::from_unix_ms(comity_node::now_ms()),
+        )?;
+    }
+    federation::publish(&fed, &root, Timestamp::from_unix_ms(comity_node::now_ms()))?;
+    let list = std::fs::read(fed.join("trust-list.json"))?;
+    let mut nodes = Vec::new();
+    for m in &MEMBERS {
+        let nd = NodeDir::new(&base.join(m.id));
+        nodecmd::join(&nd, &list, &root.public().to_string())?;
+        nodes.push(nodecmd::start(&nd, passphrase).await?);
+    }
+    Ok(nodes)
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn scenario(base: &Path) -> Result<()> {
+    let dz = Api::for_dir(&base.join("dz-247"))?;
+    let fr = Api::for_dir(&base.join("fr-ocl"))?;
+    let start = Instant::now();
+    println!("\nScenario: expedited preservation of stored data (Budapest Convention Art. 29)");
+
+    let request = json!({
+        "to": "fr-ocl",
+        "kind": "preservation.request",
+        "body": {
+            "requesting_authority": "Algeria — 24/7 cybercrime point of contact, on behalf of the Public Prosecutor of Algiers",
+            "case_reference": "DZ-ALG-2026-0142",
+            "offences": ["budapest.art2.illegal_access", "budapest.art8.computer_fraud"],
+            "facts": "Between 2 and 9 November 2026 the accounts of 312 customers of an Algerian bank were accessed with stolen credentials and emptied by transfers to mule accounts.",
+            "data": "Subscriber information, connection logs (IP addresses, timestamps) and the content of mailbox ops-recover@example.fr from 1 October 2026.",
+            "relation_to_offence": "The phishing pages sent their harvested credentials to this mailbox.",
+            "custodian_or_location": "Example Mail SAS, Roubaix, France",
+            "necessity": "The provider deletes logs after 30 days; the earliest logs expire on 1 December 2026.",
+            "mla_to_follow": true,
+            "preservation_days": 90
+        }
+    });
+    let req = send_and_confirm(&dz, &fr, "dz-247", "fr-ocl", &request, start).await?;
+
+    let received = fr.get(&format!("/api/v1/messages/{req}")).await?;
+    let received_at: Timestamp = received["received_at"]
+        .as_str()
+        .context("no reception time")?
+        .parse()?;
+    let until = received_at.plus_days(90);
+    let ack = json!({
+        "to": "dz-247",
+        "kind": "preservation.ack",
+        "in_reply_to": req,
+        "body": {
+            "request": req,
+            "status": "preserved",
+            "reference": "FR-OFAC-2026-7781",
+            "preserved_until": until,
+            "remarks": "Data preserved with the provider. Send the mutual assistance request to the French central authority before the end of the period."
+        }
+    });
+    let ack_id = send_and_confirm(&fr, &dz, "fr-ocl", "dz-247", &ack, start).await?;
+    println!(
+        "{:>9}  France preserves the data until {until} (90 days, Art. 29.7 requires at least 60)",
+        ""
+    );
+
+    let note = json!({
+        "to": "fr-ocl",
+        "kind": "note",
+        "in_reply_to": ack_id,
+        "body": { "text": "Thank you. The Algerian Ministry of Justice is preparing the mutual assistance request (Art. 31)." }
+    });
+    send_and_confirm(&dz, &fr, "dz-247", "fr-ocl", &note, start).await?;
+
+    let peers = dz.get("/api/v1/peers").await?;
+    println!("\nPeer health seen from dz-247:");
+    for p in peers.as_array().into_iter().flatten() {
+        println!(
+            "  {:<7} queued {}  dead {}  last success {}",
+            p["node"].as_str().unwrap_or("?"),
+            p["queued"],
+            p["dead"],
+            p["last_success_at"].as_str().unwrap_or("never")
+        );
+    }
+    Ok(())
+}
+
+/// Sends through `from`'s API, waits for delivery, checks the receipt and that the recipient
+/// holds the same envelope digest; prints one timeline line. Returns the message id.
+async fn send_and_confirm(
+    sender: &Api,
+    recipient: &Api,
+    from: &str,
+    to: &str,
+    request: &Value,
+    start: Instant,
+) -> Result<String> {
+    let accepted = sender.post("/api/v1/messages", request).await?;
+    let id = accepted["id"].as_str().context("no id")?.to_owned();
+    let kind = request["kind"].as_str().unwrap_or("?");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sent = loop {
+        let m = sender.get(&format!("/api/v1/messages/{id}")).await?;
+        match m["state"].as_str() {
+            Some("delivered") => break m,
+            Some("queued") if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            other => bail!("{kind} {id} is {other:?}: {}", m["last_error"]),
+        }
+    };
+    if sent["receipt_verified"] != json!(true) {
+        bail!("the receipt for {id} does not verify");
+    }
+    let got = recipient.get(&format!("/api/v1/messages/{id}")).await?;
+    if got["digest"] != sent["digest"] {
+        bail!("{to} holds another envelope for {id}");
+    }
+    let latency = latency_ms(&sent).unwrap_or(-1);
+    println!(
+        "{:>8.3}s  {from} → {to}  {kind:<20} delivered in {latency} ms, receipt signed by {to} verified  ({id})",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(id)
+}
+
+fn latency_ms(m: &Value) -> Option<i64> {
+    let created: Timestamp = m["created_at"].as_str()?.parse().ok()?;
+    let delivered: Timestamp = m["delivered_at"].as_str()?.parse().ok()?;
+    Some(delivered.unix_ms() - created.unix_ms())
+}

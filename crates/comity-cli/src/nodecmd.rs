@@ -1,0 +1,277 @@
+//! `comity node`: create a node, join a federation, rotate keys, serve.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use comity_model::{Jurisdiction, NodeId, Role, Timestamp};
+use comity_node::{NodeSetup, RunningNode};
+use comity_seal::{Descriptor, KdfParams, NodeSecrets, SignedDescriptor, Trust};
+use comity_store::Store;
+
+use crate::nodedir::{NodeDir, NodeFile, passphrase, write_file};
+
+#[derive(Subcommand)]
+pub enum NodeCommand {
+    /// Create a node directory: keys (encrypted), signed descriptor, configuration, API token.
+    Init(InitArgs),
+    /// Install a federation trust list and pin its root key.
+    Join {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        trust_list: PathBuf,
+        /// The federation root key (base64), obtained out of band from the federation.
+        #[arg(long)]
+        root: String,
+    },
+    /// Replace the node's keys: a new descriptor version signed by the old and the new key.
+    Rotate {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Run the node until Ctrl-C.
+    Serve {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct InitArgs {
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Node id, e.g. dz-moj.
+    #[arg(long)]
+    pub id: String,
+    /// ISO 3166-1 alpha-2 code, e.g. DZ.
+    #[arg(long)]
+    pub jurisdiction: String,
+    /// central-authority, 24-7, extradition, police, judicial, hash-contributor (repeatable).
+    #[arg(long = "role", required = true)]
+    pub roles: Vec<String>,
+    /// Display name, e.g. "Ministry of Justice of Algeria".
+    #[arg(long)]
+    pub name: String,
+    /// Where peers reach this node.
+    #[arg(long, default_value = "https://127.0.0.1:7401")]
+    pub endpoint: String,
+    /// Address the federation server binds (default: the endpoint's address).
+    #[arg(long)]
+    pub federation_listen: Option<SocketAddr>,
+    /// Address the user API binds.
+    #[arg(long, default_value = "127.0.0.1:7501")]
+    pub api_listen: SocketAddr,
+    /// PostgreSQL URL; default SQLite in the node directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+pub async fn run(cmd: NodeCommand) -> Result<()> {
+    match cmd {
+        NodeCommand::Init(args) => {
+            let dir = args.dir.clone();
+            let secrets = NodeSecrets::generate(&mut rand::rng());
+            let d = init(args, &secrets, &passphrase(true)?, KdfParams::INTERACTIVE)?;
+            println!("node {} created in {}", d.node, dir.display());
+            println!("signing key {}", comity_seal::key_id(&d.signing_key));
+            println!(
+                "next: send {} to the federation to be admitted",
+                dir.join("descriptor.json").display()
+            );
+            Ok(())
+        }
+        NodeCommand::Join {
+            dir,
+            trust_list,
+            root,
+        } => {
+            let bytes = std::fs::read(&trust_list)
+                .with_context(|| format!("cannot read {}", trust_list.display()))?;
+            let serial = join(&NodeDir::new(&dir), &bytes, &root)?;
+            println!("joined: trust list serial {serial} installed, root pinned");
+            Ok(())
+        }
+        NodeCommand::Rotate { dir } => {
+            let nd = NodeDir::new(&dir);
+            let pass = passphrase(false)?;
+            let d = rotate(&nd, &pass, KdfParams::INTERACTIVE)?;
+            println!(
+                "keys rotated: descriptor version {} with signing key {}",
+                d.version,
+                comity_seal::key_id(&d.signing_key)
+            );
+            println!(
+                "next: have the federation admit {} and publish a new trust list",
+                nd.file("descriptor.json").display()
+            );
+            Ok(())
+        }
+        NodeCommand::Serve { dir } => {
+            let running = start(&NodeDir::new(&dir), &passphrase(false)?).await?;
+            println!(
+                "node {} serving peers on https://{}",
+                running.node.id(),
+                running.federation_addr
+            );
+            println!("user API on http://{}", running.api_addr);
+            wait_for_stop().await;
+            running.shutdown().await;
+            Ok(())
+        }
+    }
+}
+
+/// Creates the node directory; refuses to overwrite an existing node.
+pub fn init(
+    args: InitArgs,
+    secrets: &NodeSecrets,
+    passphrase: &str,
+    kdf: KdfParams,
+) -> Result<Descriptor> {
+    let nd = NodeDir::new(&args.dir);
+    if nd.file("node.toml").exists() {
+        bail!("{} already holds a node", args.dir.display());
+    }
+    let id: NodeId = args.id.parse()?;
+    let jurisdiction: Jurisdiction = args.jurisdiction.parse()?;
+    let roles: Vec<Role> = args
+        .roles
+        .iter()
+        .map(|r| r.parse())
+        .collect::<Result<_, _>>()?;
+    let url = args
+        .endpoint
+        .strip_prefix("https://")
+        .context("the endpoint must start with https://")?;
+    let federation_listen = match args.federation_listen {
+        Some(a) => a,
+        None => url
+            .trim_end_matches('/')
+            .parse()
+            .context("give --federation-listen when the endpoint is not IP:PORT")?,
+    };
+    std::fs::create_dir_all(&args.dir)?;
+    let now = Timestamp::from_unix_ms(comity_node::now_ms());
+    let descriptor = Descriptor::for_secrets(
+        secrets,
+        id.clone(),
+        jurisdiction,
+        roles.clone(),
+        args.name.clone(),
+        args.endpoint.clone(),
+        now,
+    );
+    let signed = SignedDescriptor::sign(descriptor.clone(), secrets, None);
+    write_file(
+        &nd.file("secrets.json"),
+        &secrets.encrypt(passphrase, kdf, &mut rand::rng()),
+        true,
+    )?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
+    write_file(
+        &nd.file("api.token"),
+        hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
+        true,
+    )?;
+    nd.write_config(&NodeFile {
+        id: id.to_string(),
+        jurisdiction: jurisdiction.to_string(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        name: args.name,
+        endpoint: args.endpoint,
+        federation_listen,
+        api_listen: args.api_listen,
+        database_url: args.database_url,
+        federation_root: None,
+        delivery: Default::default(),
+    })?;
+    Ok(descriptor)
+}
+
+/// Verifies a trust list against the given root and checks that it lists this node as it is.
+pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
+    let mut config = nd.read_config()?;
+    let root_key: comity_seal::PublicKey =
+        root.parse().map_err(|e| anyhow::anyhow!("--root: {e}"))?;
+    let list = comity_seal::SignedTrustList::from_json(list_bytes)
+        .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+    let trust = Trust::from_verified(&list, &root_key)
+        .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+    let me = nd.read_descriptor()?.descriptor;
+    match trust.member(&me.node) {
+        Some(d) if d.signing_key == me.signing_key => {}
+        Some(_) => bail!(
+            "the trust list holds another key for {}: has the latest descriptor been admitted?",
+            me.node
+        ),
+        None => bail!(
+            "{} is not a member of this trust list: have it admitted first",
+            me.node
+        ),
+    }
+    write_file(&nd.file("trust-list.json"), list_bytes, false)?;
+    config.federation_root = Some(root_key.to_string());
+    nd.write_config(&config)?;
+    Ok(trust.serial())
+}
+
+/// New keys; the new descriptor is signed by both, the old secrets are kept beside the new ones.
+pub fn rotate(nd: &NodeDir, passphrase: &str, kdf: KdfParams) -> Result<Descriptor> {
+    let old = nd.read_secrets(passphrase)?;
+    let mut descriptor = nd.read_descriptor()?.descriptor;
+    let fresh = NodeSecrets::generate(&mut rand::rng());
+    descriptor.version += 1;
+    descriptor.signing_key = fresh.signing_public();
+    descriptor.hpke_keys = fresh.hpke_keys();
+    descriptor.tls_key = fresh.tls_public();
+    descriptor.valid_from = Timestamp::from_unix_ms(comity_node::now_ms());
+    let signed = SignedDescriptor::sign(descriptor.clone(), &fresh, Some(&old));
+    let previous = format!("secrets.v{}.json", descriptor.version - 1);
+    std::fs::rename(nd.file("secrets.json"), nd.file(&previous))?;
+    write_file(
+        &nd.file("secrets.json"),
+        &fresh.encrypt(passphrase, kdf, &mut rand::rng()),
+        true,
+    )?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
+    Ok(descriptor)
+}
+
+/// Reads the node directory, opens the store, binds both listeners and starts the node.
+pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
+    let config = nd.read_config()?;
+    let setup = NodeSetup {
+        config: NodeDir::node_config(&config, nd.api_token()?),
+        secrets: nd.read_secrets(passphrase)?,
+        descriptor: nd.read_descriptor()?,
+        trust_list: nd.read_trust_list()?,
+        federation_root: NodeDir::federation_root(&config)?,
+        store: Store::open(&nd.database_url(&config)).await?,
+        federation_listener: bind(config.federation_listen).await?,
+        api_listener: bind(config.api_listen).await?,
+    };
+    Ok(RunningNode::start(setup).await?)
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,190 @@
+//! A node directory: configuration, encrypted secrets, signed descriptor, trust list, API token,
+//! and (by default) the SQLite database.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use comity_node::NodeConfig;
+use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList};
+use serde::{Deserialize, Serialize};
+
+pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
+
+/// `node.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFile {
+    pub id: String,
+    pub jurisdiction: String,
+    pub roles: Vec<String>,
+    pub name: String,
+    /// Where peers reach this node (`https://host:port`), as published in its descriptor.
+    pub endpoint: String,
+    /// Address the federation (HTTPS) server binds.
+    pub federation_listen: SocketAddr,
+    /// Address the user API (HTTP) binds; keep it on loopback.
+    pub api_listen: SocketAddr,
+    /// `postgres://...` to share node state between processes; default: SQLite in this directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// The federation root key this node trusts (base64), set by `comity node join`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation_root: Option<String>,
+    #[serde(default)]
+    pub delivery: DeliveryFile,
+}
+
+/// Optional delivery tunables; absent values keep the defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFile {
+    pub max_message_bytes: Option<usize>,
+    pub clock_skew_seconds: Option<i64>,
+    pub dead_letter_after_hours: Option<i64>,
+    pub retry_base_ms: Option<i64>,
+    pub retry_max_ms: Option<i64>,
+}
+
+pub struct NodeDir {
+    pub path: PathBuf,
+}
+
+impl NodeDir {
+    pub fn new(path: &Path) -> Self {
+        NodeDir {
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn read_config(&self) -> Result<NodeFile> {
+        let path = self.file("node.toml");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {} (create the node with `comity node init`)",
+                path.display()
+            )
+        })?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid node configuration", path.display()))
+    }
+
+    pub fn write_config(&self, config: &NodeFile) -> Result<()> {
+        write_file(
+            &self.file("node.toml"),
+            toml::to_string_pretty(config)?.as_bytes(),
+            false,
+        )
+    }
+
+    pub fn read_secrets(&self, passphrase: &str) -> Result<NodeSecrets> {
+        let bytes = std::fs::read(self.file("secrets.json")).context("cannot read secrets.json")?;
+        NodeSecrets::decrypt(&bytes, passphrase).map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))
+    }
+
+    pub fn read_descriptor(&self) -> Result<SignedDescriptor> {
+        let bytes =
+            std::fs::read(self.file("descriptor.json")).context("cannot read descriptor.json")?;
+        SignedDescriptor::from_json(&bytes)
+            .map_err(|e| anyhow::anyhow!("descriptor.json: [{}] {e}", e.code()))
+    }
+
+    pub fn read_trust_list(&self) -> Result<SignedTrustList> {
+        let path = self.file("trust-list.json");
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "cannot read {} (install one with `comity node join`)",
+                path.display()
+            )
+        })?;
+        SignedTrustList::from_json(&bytes)
+            .map_err(|e| anyhow::anyhow!("trust-list.json: [{}] {e}", e.code()))
+    }
+
+    pub fn api_token(&self) -> Result<String> {
+        let token =
+            std::fs::read_to_string(self.file("api.token")).context("cannot read api.token")?;
+        Ok(token.trim().to_owned())
+    }
+
+    pub fn database_url(&self, config: &NodeFile) -> String {
+        config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.file("node.db").display()))
+    }
+
+    pub fn federation_root(config: &NodeFile) -> Result<PublicKey> {
+        let Some(root) = &config.federation_root else {
+            bail!(
+                "this node trusts no federation yet: run `comity node join --trust-list FILE --root KEY`"
+            );
+        };
+        root.parse()
+            .map_err(|e: comity_seal::SealError| anyhow::anyhow!("federation_root: {e}"))
+    }
+
+    pub fn node_config(config: &NodeFile, api_token: String) -> NodeConfig {
+        let mut c = NodeConfig::with_token(api_token);
+        let d = &config.delivery;
+        if let Some(v) = d.max_message_bytes {
+            c.max_message_bytes = v;
+        }
+        if let Some(v) = d.clock_skew_seconds {
+            c.clock_skew_ms = v * 1000;
+        }
+        if let Some(v) = d.dead_letter_after_hours {
+            c.dead_letter_after_ms = v * 3_600_000;
+            c.max_message_age_ms = c.max_message_age_ms.max(c.dead_letter_after_ms * 2);
+        }
+        if let Some(v) = d.retry_base_ms {
+            c.retry_base_ms = v;
+        }
+        if let Some(v) = d.retry_max_ms {
+            c.retry_max_ms = v;
+        }
+        c
+    }
+}
+
+/// Writes a file, readable only by its owner when `secret`.
+pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(if secret { 0o600 } else { 0o644 });
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// The passphrase protecting private keys: from `COMITY_PASSPHRASE`, else asked on the terminal.
+pub fn passphrase(confirm: bool) -> Result<String> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        if p.is_empty() {
+            bail!("{PASSPHRASE_ENV} is set but empty");
+        }
+        return Ok(p);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        bail!("no passphrase: set {PASSPHRASE_ENV} or run on a terminal to be asked");
+    }
+    let p = rpassword::prompt_password("Passphrase for the private keys: ")?;
+    if p.chars().count() < 12 {
+        bail!("use a passphrase of at least 12 characters");
+    }
+    if confirm && rpassword::prompt_password("Repeat it: ")? != p {
+        bail!("the two passphrases differ");
+    }
+    Ok(p)
+}

@@ -1,0 +1,128 @@
+//! The sending process is killed with SIGKILL in the middle of a burst of 1,000 messages and
+//! restarted: every message its API had accepted is delivered, and processed exactly once.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cli::{Node, federation, serve};
+
+async fn get(client: &reqwest::Client, node: &Node, path: &str) -> Value {
+    let r = client
+        .get(format!("{}{path}", node.api))
+        .bearer_auth(&node.token)
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_sender_loses_nothing_and_duplicates_nothing() {
+    comity_node::install_default_provider();
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+    let (dz, fr) = (&nodes[0], &nodes[1]);
+    let mut receiver = serve(fr);
+    let mut sender = serve(dz);
+
+    let accepted = Arc::new(Mutex::new(BTreeSet::new()));
+    let client = reqwest::Client::new();
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let (client, accepted, api, token) = (
+            client.clone(),
+            accepted.clone(),
+            dz.api.clone(),
+            dz.token.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            for i in 0..125 {
+                let body = json!({"to": "fr-ocl", "kind": "note", "body": {"text": format!("burst {w}-{i}")}});
+                let r = client.post(format!("{api}/api/v1/messages")).bearer_auth(&token).json(&body).send().await;
+                match r {
+                    Ok(r) if r.status().as_u16() == 202 => {
+                        let v: Value = r.json().await.unwrap();
+                        accepted.lock().unwrap().insert(v["id"].as_str().unwrap().to_owned());
+                    }
+                    _ => return,
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while accepted.lock().unwrap().len() < 400 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sender.kill().unwrap();
+    sender.wait().unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert!(
+        accepted.len() >= 400 && accepted.len() < 1000,
+        "the kill came mid-burst ({} accepted)",
+        accepted.len()
+    );
+
+    let mut sender = serve(dz);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let received: BTreeSet<String> = loop {
+        let inbox = get(&client, fr, "/api/v1/inbox?limit=10000").await;
+        let ids: BTreeSet<String> = inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect();
+        if accepted.is_subset(&ids) || Instant::now() > deadline {
+            break ids;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let missing: Vec<_> = accepted.difference(&received).collect();
+    assert!(
+        missing.is_empty(),
+        "{} accepted messages never arrived",
+        missing.len()
+    );
+
+    // Nothing arrived that the sender does not hold, and every message is stored once.
+    let outbox = get(&client, dz, "/api/v1/outbox?limit=10000").await;
+    let sent: BTreeSet<String> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        received, sent,
+        "the recipient holds exactly what the sender committed"
+    );
+    let inbox = get(&client, fr, "/api/v1/inbox?limit=10000").await;
+    assert_eq!(
+        inbox.as_array().unwrap().len(),
+        received.len(),
+        "no message is stored twice"
+    );
+    let states: BTreeSet<String> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(states, BTreeSet::from(["delivered".to_owned()]));
+    let refused = get(&client, fr, "/api/v1/rejections").await;
+    assert_eq!(
+        refused,
+        json!([]),
+        "re-sent messages are answered as duplicates, not refused"
+    );
+
+    sender.kill().unwrap();
+    receiver.kill().unwrap();
+    let _ = (sender.wait(), receiver.wait());
+}

@@ -1,0 +1,5 @@
+//! Tests of the `comity` binary as a person (or a process supervisor) uses it.
+
+mod architecture;
+mod cli;
+mod crash;
