@@ -36,6 +36,11 @@ pub enum NodeCommand {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// A running node's state and the delivery health of each peer.
+    Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -120,7 +125,50 @@ pub async fn run(cmd: NodeCommand) -> Result<()> {
             running.shutdown().await;
             Ok(())
         }
+        NodeCommand::Status { dir } => status(&dir).await,
     }
+}
+
+async fn status(dir: &std::path::Path) -> Result<()> {
+    let api = crate::client::Api::for_dir(dir)?;
+    let node = api.get("/api/v1/node").await?;
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string())
+    };
+    println!(
+        "{} ({}, {}) federation {} serial {}, store {}",
+        text(&node["node"]),
+        text(&node["jurisdiction"]),
+        text(&node["name"]),
+        text(&node["federation"]),
+        node["trust_list_serial"],
+        text(&node["store"])
+    );
+    println!("outbox {}  inbox {}", node["outbox"], node["inbox"]);
+    for p in api
+        .get("/api/v1/peers")
+        .await?
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "  {:<10} queued {:<5} dead {:<4} oldest undelivered {:<24} last success {:<24} failures {}{}",
+            text(&p["node"]),
+            p["queued"],
+            p["dead"],
+            p["oldest_undelivered_at"].as_str().unwrap_or("-"),
+            p["last_success_at"].as_str().unwrap_or("never"),
+            p["consecutive_failures"],
+            p["last_error"]
+                .as_str()
+                .map(|e| format!("  last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 /// Creates the node directory; refuses to overwrite an existing node.

@@ -122,6 +122,69 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
         "re-sent messages are answered as duplicates, not refused"
     );
 
+    let status = crate::cli::ok(&["node", "status", "--dir", dz.dir.to_str().unwrap()]);
+    assert!(status.starts_with("dz-247 (DZ"), "{status}");
+    let fr_line = status
+        .lines()
+        .find(|l| l.trim_start().starts_with("fr-ocl"))
+        .unwrap();
+    assert!(
+        fr_line.contains("queued 0") && fr_line.contains("failures 0"),
+        "{fr_line}"
+    );
+
+    let body = base.path().join("note.json");
+    std::fs::write(&body, r#"{"text": "sent with comity msg send"}"#).unwrap();
+    let d = dz.dir.to_str().unwrap();
+    let out = crate::cli::ok(&[
+        "msg",
+        "send",
+        "--dir",
+        d,
+        "--to",
+        "fr-ocl",
+        "--kind",
+        "note",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !crate::cli::ok(&["msg", "show", "--dir", d, &id]).contains("\"delivered\"") {
+        assert!(Instant::now() < deadline, "{id} not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let inbox = crate::cli::ok(&[
+        "msg",
+        "inbox",
+        "--dir",
+        fr.dir.to_str().unwrap(),
+        "--limit",
+        "1",
+    ]);
+    assert!(
+        inbox.starts_with(&id) && inbox.contains("from dz-247"),
+        "{inbox}"
+    );
+    assert_eq!(
+        crate::cli::ok(&["msg", "outbox", "--dir", d, "--state", "dead"]),
+        ""
+    );
+    let bad = crate::cli::comity(&[
+        "msg",
+        "send",
+        "--dir",
+        d,
+        "--to",
+        "fr-ocl",
+        "--kind",
+        "preservation.request",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("[model.malformed_body]"), "{err}");
+
     sender.kill().unwrap();
     receiver.kill().unwrap();
     let _ = (sender.wait(), receiver.wait());
