@@ -109,8 +109,18 @@ pub fn federation(base: &Path, ids: &[(&str, &str)]) -> Vec<Node> {
     nodes
 }
 
+/// A `comity node serve` process, killed when dropped (also when a test fails).
+pub struct Served(pub Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `comity node serve` and waits until its API answers.
-pub fn serve(node: &Node) -> Child {
+pub fn serve(node: &Node) -> Served {
     let child = Command::new(env!("CARGO_BIN_EXE_comity"))
         .args(["node", "serve", "--dir", node.dir.to_str().unwrap()])
         .env("COMITY_PASSPHRASE", PASSPHRASE)
@@ -128,7 +138,7 @@ pub fn serve(node: &Node) -> Child {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    Served(child)
 }
 
 #[test]

@@ -25,7 +25,7 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
     let base = tempfile::tempdir().unwrap();
     let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
     let (dz, fr) = (&nodes[0], &nodes[1]);
-    let mut receiver = serve(fr);
+    let _receiver = serve(fr);
     let mut sender = serve(dz);
 
     let accepted = Arc::new(Mutex::new(BTreeSet::new()));
@@ -56,8 +56,8 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
     while accepted.lock().unwrap().len() < 400 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    sender.kill().unwrap();
-    sender.wait().unwrap();
+    sender.0.kill().unwrap();
+    sender.0.wait().unwrap();
     for w in workers {
         w.await.unwrap();
     }
@@ -68,7 +68,7 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
         accepted.len()
     );
 
-    let mut sender = serve(dz);
+    let _sender = serve(dz);
     let deadline = Instant::now() + Duration::from_secs(120);
     let received: BTreeSet<String> = loop {
         let inbox = get(&client, fr, "/api/v1/inbox?limit=10000").await;
@@ -184,8 +184,4 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
     ]);
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("[model.malformed_body]"), "{err}");
-
-    sender.kill().unwrap();
-    receiver.kill().unwrap();
-    let _ = (sender.wait(), receiver.wait());
 }
