@@ -161,7 +161,7 @@ impl LawPacks {
                 .offences
                 .iter()
                 .filter(|o| !p.covers(**o))
-                .map(|o| self.offence(*o).id.as_str())
+                .map(|o| self.offence(*o).map_or("?", |o| o.id.as_str()))
                 .collect();
             if !q.offences.is_empty() && not_covered.len() == q.offences.len() {
                 explanation.push(Step::text(

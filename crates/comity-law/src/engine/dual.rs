@@ -99,7 +99,7 @@ impl LawPacks {
                 };
                 match p.conditions.iter().find(|c| !facts.holds(**c)) {
                     Some(c) => {
-                        let condition = self.condition(*c).id.as_str();
+                        let condition = self.condition(*c).map_or("?", |c| c.id.as_str());
                         steps.push(Step::new(
                             cite,
                             Say::ConditionUnmet {

@@ -26,17 +26,18 @@ pub struct LawPacks {
 }
 
 impl LawPacks {
-    pub fn offence(&self, id: OffenceId) -> &Offence {
-        // Ids are only created by the loader, as positions in this very vector.
-        &self.offences[usize::from(id.0)]
+    /// The offence behind an id (`None` for an id that came from another set of packs).
+    pub fn offence(&self, id: OffenceId) -> Option<&Offence> {
+        self.offences.get(usize::from(id.0))
     }
 
     pub fn offence_id(&self, name: &str) -> Option<OffenceId> {
         self.offence_ix.get(name).copied()
     }
 
-    pub fn condition(&self, id: ConditionId) -> &Condition {
-        &self.conditions[usize::from(id.0)]
+    /// The condition behind an id (`None` for an id that came from another set of packs).
+    pub fn condition(&self, id: ConditionId) -> Option<&Condition> {
+        self.conditions.get(usize::from(id.0))
     }
 
     pub fn condition_id(&self, name: &str) -> Option<ConditionId> {
