@@ -37,7 +37,11 @@ impl Timing {
                 Self::rate(cpu),
                 cpu.as_secs_f64() * 1e9
             ),
-            None => format!("{:.0}/s wall ({:.0} ns)", Self::rate(self.wall), self.wall.as_secs_f64() * 1e9),
+            None => format!(
+                "{:.0}/s wall ({:.0} ns)",
+                Self::rate(self.wall),
+                self.wall.as_secs_f64() * 1e9
+            ),
         }
     }
 
@@ -62,7 +66,9 @@ fn time_per_call(budget: Duration, mut f: impl FnMut()) -> Timing {
         calls += 100;
     }
     let wall = start.elapsed() / calls;
-    let cpu = cpu0.zip(cpu_ns()).map(|(a, b)| Duration::from_nanos(b.saturating_sub(a)) / calls);
+    let cpu = cpu0
+        .zip(cpu_ns())
+        .map(|(a, b)| Duration::from_nanos(b.saturating_sub(a)) / calls);
     Timing { wall, cpu }
 }
 
@@ -106,8 +112,14 @@ fn main() {
             black_box(packs.eval_to_string(black_box(text), false).unwrap());
         });
         println!("{name}:");
-        println!("  engine (typed question in, answer out): {}", engine.show());
-        println!("  reference, serde_json::Value parse of the question text: {}", reference.show());
+        println!(
+            "  engine (typed question in, answer out): {}",
+            engine.show()
+        );
+        println!(
+            "  reference, serde_json::Value parse of the question text: {}",
+            reference.show()
+        );
         println!(
             "  engine/reference time ratio {:.2}; JSON text in to JSON text out: {}",
             engine.best().as_secs_f64() / reference.best().as_secs_f64(),
