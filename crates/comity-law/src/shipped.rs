@@ -23,6 +23,7 @@ packs! {
     "treaties/eu_eaw.toml",
     "treaties/eu_e_evidence.toml",
     "treaties/dz_ma_judicial.toml",
+    "treaties/fr_dz_mla_2016.toml",
     "jurisdictions/dz.toml",
     "jurisdictions/ma.toml",
     "jurisdictions/tn.toml",
