@@ -1,6 +1,6 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use comity_model::NodeId;
 use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList, Trust};
@@ -45,7 +45,7 @@ pub(crate) struct Shared {
     pub(crate) config: NodeConfig,
     pub(crate) secrets: NodeSecrets,
     pub(crate) descriptor: SignedDescriptor,
-    pub(crate) trust: RwLock<Trust>,
+    pub(crate) trust: Trust,
     pub(crate) store: Store,
     pub(crate) writer: mpsc::Sender<Pending>,
     /// Wakes the delivery loop when new messages are queued.
@@ -73,33 +73,9 @@ impl Node {
         &self.inner.config
     }
 
-    /// A copy of the current trust (members and keys).
-    pub fn trust(&self) -> Trust {
-        self.inner
-            .trust
-            .read()
-            .map(|t| t.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    /// Replaces the trust list with a newer one signed by the same pinned root.
-    pub fn update_trust(&self, list: &SignedTrustList) -> Result<(), NodeError> {
-        let current = self.trust();
-        let next = Trust::from_verified(list, current.root())?;
-        if next.serial() <= current.serial() {
-            return Err(NodeError::BadRequest(format!(
-                "trust list serial {} is not newer than the current {}",
-                next.serial(),
-                current.serial()
-            )));
-        }
-        *self.inner.trust.write().unwrap_or_else(|p| p.into_inner()) = next;
-        self.inner
-            .clients
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        Ok(())
+    /// The members and keys this node accepts (from the trust list it was started with).
+    pub fn trust(&self) -> &Trust {
+        &self.inner.trust
     }
 }
 
@@ -139,7 +115,7 @@ impl RunningNode {
                 config: setup.config,
                 secrets: setup.secrets,
                 descriptor: setup.descriptor,
-                trust: RwLock::new(trust),
+                trust,
                 store: setup.store,
                 writer: writer_tx,
                 wake: Notify::new(),
