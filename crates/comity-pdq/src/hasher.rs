@@ -132,72 +132,87 @@ fn jarosz_filter(luma: &mut [f32], rows: usize, cols: usize) {
     let along_rows = window_size(cols);
     let along_cols = window_size(rows);
     let mut scratch = vec![0f32; luma.len()];
-    let mut column_in = vec![0f32; rows];
-    let mut column_out = vec![0f32; rows];
     for _ in 0..JAROSZ_PASSES {
         for (row_in, row_out) in luma.chunks_exact(cols).zip(scratch.chunks_exact_mut(cols)) {
-            box_1d(row_in, row_out, along_rows);
+            box_row(row_in, row_out, along_rows);
         }
-        for c in 0..cols {
-            for (r, value) in column_in.iter_mut().enumerate() {
-                *value = scratch.get(r * cols + c).copied().unwrap_or(0.0);
-            }
-            box_1d(&column_in, &mut column_out, along_cols);
-            for (r, value) in column_out.iter().enumerate() {
-                if let Some(cell) = luma.get_mut(r * cols + c) {
-                    *cell = *value;
-                }
-            }
-        }
+        box_columns(&scratch, luma, cols, along_cols);
     }
 }
 
-/// A centred moving average whose window shrinks at both ends. The running sum is updated in the
-/// reference's order (add the entering value, then subtract the leaving one) for bit-equality.
-fn box_1d(input: &[f32], output: &mut [f32], window: usize) {
-    let len = input.len().min(output.len());
+enum Step {
+    Add(usize),
+    Sub(usize),
+    Emit { at: usize, count: usize },
+}
+
+/// A centred moving average whose window shrinks at both ends, in the reference's four phases: fill
+/// half a window, emit while growing to a full one, slide, emit while shrinking. Sliding adds the
+/// entering value before subtracting the leaving one, as the reference does, for bit-equality.
+fn box_phases(len: usize, window: usize, mut step: impl FnMut(Step)) {
     let window = window.clamp(1, len.max(1));
-    let half = (window + 2) / 2;
-    let lead = half - 1;
-    let mut sum = 0f32;
-    let mut count = 0usize;
-    let mut right = 0usize;
-    let mut left = 0usize;
-    let mut out = 0usize;
-    let get = |i: usize| input.get(i).copied().unwrap_or(0.0);
+    let lead = (window + 2) / 2 - 1;
+    let (mut right, mut left, mut at, mut count) = (0, 0, 0, 0);
     for _ in 0..lead {
-        sum += get(right);
-        count += 1;
+        step(Step::Add(right));
         right += 1;
+        count += 1;
     }
     for _ in 0..(window - lead) {
-        sum += get(right);
-        count += 1;
+        step(Step::Add(right));
         right += 1;
-        put(output, out, sum / count as f32);
-        out += 1;
+        count += 1;
+        step(Step::Emit { at, count });
+        at += 1;
     }
     for _ in 0..len.saturating_sub(window) {
-        sum += get(right);
-        sum -= get(left);
+        step(Step::Add(right));
+        step(Step::Sub(left));
         right += 1;
         left += 1;
-        put(output, out, sum / count as f32);
-        out += 1;
+        step(Step::Emit { at, count });
+        at += 1;
     }
     for _ in 0..lead {
-        sum -= get(left);
-        count -= 1;
+        step(Step::Sub(left));
         left += 1;
-        put(output, out, sum / count as f32);
-        out += 1;
+        count -= 1;
+        step(Step::Emit { at, count });
+        at += 1;
     }
 }
 
-fn put(output: &mut [f32], i: usize, value: f32) {
-    if let Some(cell) = output.get_mut(i) {
-        *cell = value;
-    }
+fn box_row(input: &[f32], output: &mut [f32], window: usize) {
+    let mut sum = 0f32;
+    let get = |i: usize| input.get(i).copied().unwrap_or(0.0);
+    box_phases(input.len(), window, |step| match step {
+        Step::Add(i) => sum += get(i),
+        Step::Sub(i) => sum -= get(i),
+        Step::Emit { at, count } => {
+            if let Some(cell) = output.get_mut(at) {
+                *cell = sum / count as f32;
+            }
+        }
+    });
+}
+
+/// The same filter down every column at once, a row at a time, so memory is read in order.
+fn box_columns(input: &[f32], output: &mut [f32], cols: usize, window: usize) {
+    let rows = input.len() / cols.max(1);
+    let mut sums = vec![0f32; cols];
+    let row = |r: usize| input.get(r * cols..(r + 1) * cols).unwrap_or_default();
+    box_phases(rows, window, |step| match step {
+        Step::Add(r) => sums.iter_mut().zip(row(r)).for_each(|(s, v)| *s += v),
+        Step::Sub(r) => sums.iter_mut().zip(row(r)).for_each(|(s, v)| *s -= v),
+        Step::Emit { at, count } => {
+            let out = output
+                .get_mut(at * cols..(at + 1) * cols)
+                .unwrap_or_default();
+            out.iter_mut()
+                .zip(&sums)
+                .for_each(|(o, s)| *o = s / count as f32);
+        }
+    });
 }
 
 fn decimate(luma: &[f32], rows: usize, cols: usize) -> [[f32; DOWNSAMPLED]; DOWNSAMPLED] {
@@ -301,10 +316,17 @@ mod tests {
     fn box_filter_is_a_shrinking_centred_mean() {
         let input = [1.0, 2.0, 3.0, 4.0, 5.0];
         let mut out = [0.0; 5];
-        box_1d(&input, &mut out, 3);
+        box_row(&input, &mut out, 3);
         assert_eq!(out, [1.5, 2.0, 3.0, 4.0, 4.5]);
-        box_1d(&input, &mut out, 1);
+        box_row(&input, &mut out, 1);
         assert_eq!(out, input);
+        let mut columns = [0.0; 10];
+        let transposed = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0, 5.0, 50.0];
+        box_columns(&transposed, &mut columns, 2, 3);
+        assert_eq!(
+            columns,
+            [1.5, 15.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0, 4.5, 45.0]
+        );
     }
 
     #[test]

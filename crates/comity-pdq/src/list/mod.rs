@@ -3,11 +3,15 @@
 mod chain;
 mod codec;
 mod file;
+mod keys;
 mod matcher;
 mod types;
 
 pub use chain::{HashList, UpdateDigest};
+pub use comity_model::{NodeId, Timestamp};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use file::{decode_list_file, encode_list_file};
+pub use keys::{key_to_hex, signing_key_from_hex, verifying_key_from_hex};
 pub use matcher::{ListMatch, MatchKind, Matcher};
 pub use types::{Category, EntryId, ListEntry, ListId, ListUpdate, SeriesId, SignedListUpdate};
 
