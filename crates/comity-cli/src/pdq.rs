@@ -413,7 +413,7 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let mut next_id = existing.as_ref().map_or(1, HashList::next_entry_id);
+    let first_id = existing.as_ref().map_or(1, HashList::next_entry_id);
     let text = match a.hashes.as_deref() {
         None => String::new(),
         Some(p) if p == Path::new("-") => std::io::read_to_string(std::io::stdin())?,
@@ -423,11 +423,11 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
     };
     let category: comity_pdq::list::Category = a.category.parse()?;
     let series = a.series.as_deref().map(SeriesId::from_hex).transpose()?;
-    for (n, line) in text
+    let lines = text
         .lines()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+        .filter(|(_, l)| !l.trim().is_empty());
+    for (id, (n, line)) in (first_id..).zip(lines) {
         let mut parts = line.splitn(3, ' ');
         let (Some(hash), Some(quality)) = (parts.next(), parts.next()) else {
             bail!("line {}: expected `HASH QUALITY PATH`", n + 1);
@@ -443,7 +443,7 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
             .and_then(|p| std::fs::read(p).ok())
             .map(|b| exact_digests(&b));
         update.added.push(ListEntry {
-            id: next_id,
+            id,
             pdq,
             quality,
             sha256: digests.map(|d| d.sha256),
@@ -454,7 +454,6 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
             contributor: node.clone(),
             added_at: issued_at,
         });
-        next_id += 1;
     }
     update.revoked = a.revoke;
     let (added, version) = (update.added.len(), update.version);
