@@ -13,7 +13,7 @@ comity=$PWD/target/release/comity
 load=$PWD/bench/node/target/release/comity-node-bench
 work=$(mktemp -d)
 export COMITY_PASSPHRASE=benchmark-passphrase
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -16,8 +16,16 @@ const LEASE_MS: i64 = 60_000;
 
 pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
     let tick = Duration::from_millis(node.config().tick_ms);
+    let mut last_dead_letter = 0;
     loop {
-        if let Err(e) = sweep(&node).await {
+        // Wakes come with every accepted message; the dead-letter pass is a write, so it runs
+        // at most once per tick to keep writers from queueing behind it.
+        let now = now_ms();
+        let dead_letter = now - last_dead_letter >= node.config().tick_ms as i64;
+        if dead_letter {
+            last_dead_letter = now;
+        }
+        if let Err(e) = sweep(&node, dead_letter).await {
             tracing::warn!(error = %e, "delivery sweep failed");
         }
         tokio::select! {
@@ -28,13 +36,18 @@ pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// Dead-letters what is too old, then starts a worker for every peer with due messages.
-async fn sweep(node: &Node) -> Result<(), NodeError> {
+/// Dead-letters what is too old (when asked), then starts a worker for every peer with due
+/// messages.
+async fn sweep(node: &Node, dead_letter: bool) -> Result<(), NodeError> {
     let now = now_ms();
     let store = node.store();
-    let dead = store
-        .dead_letter_older_than(now - node.config().dead_letter_after_ms)
-        .await?;
+    let dead = if dead_letter {
+        store
+            .dead_letter_older_than(now - node.config().dead_letter_after_ms)
+            .await?
+    } else {
+        0
+    };
     if dead > 0 {
         tracing::warn!(
             count = dead,
