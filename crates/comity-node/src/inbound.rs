@@ -3,7 +3,7 @@
 
 use comity_model::Timestamp;
 use comity_seal::{Envelope, Receipt};
-use comity_store::{InboundOutcome, NewInbound, Rejection};
+use comity_store::{Inbound, InboundOutcome, Rejection};
 
 use crate::{Node, NodeError, now_ms};
 
@@ -12,7 +12,7 @@ pub(crate) type Answer = Result<Vec<u8>, NodeError>;
 
 enum Checked {
     /// New and valid: store it, then answer with this receipt.
-    Fresh(Box<NewInbound>),
+    Fresh(Box<Inbound>),
     /// Accepted earlier with the same bytes: answer with the receipt given then.
     Known(Vec<u8>),
 }
@@ -30,7 +30,7 @@ impl Node {
         for line in &lines {
             checked.push(self.check(line, now).await);
         }
-        let fresh: Vec<NewInbound> = checked
+        let fresh: Vec<Inbound> = checked
             .iter()
             .filter_map(|c| match c {
                 Ok(Checked::Fresh(m)) => Some((**m).clone()),
@@ -107,7 +107,7 @@ impl Node {
         }
         let opened = comity_seal::open(&envelope, &s.secrets, &keys)?;
         let receipt = Receipt::for_envelope(&s.secrets, h, bytes, now_ts, None);
-        Ok(Checked::Fresh(Box::new(NewInbound {
+        Ok(Checked::Fresh(Box::new(Inbound {
             id: h.id.to_string(),
             peer: h.from.to_string(),
             conversation: h.conversation.to_string(),

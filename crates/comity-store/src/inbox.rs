@@ -1,5 +1,5 @@
 use crate::pool::on_pool;
-use crate::{Inbound, NewInbound, Store, StoreError};
+use crate::{Inbound, Store, StoreError};
 
 /// What happened to one inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub enum InboundOutcome {
     Replay,
 }
 
-const COLUMNS: &str = "seq, id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
+const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
 
 impl Store {
     /// The digest and receipt of an already accepted message, if any.
@@ -29,7 +29,7 @@ impl Store {
     /// a repeat with the same digest is a duplicate, with another digest a replay.
     pub async fn accept_inbound(
         &self,
-        messages: &[NewInbound],
+        messages: &[Inbound],
     ) -> Result<Vec<InboundOutcome>, StoreError> {
         let mut outcomes = Vec::with_capacity(messages.len());
         on_pool!(self, pool => {

@@ -16,4 +16,4 @@ mod rows;
 pub use error::StoreError;
 pub use inbox::InboundOutcome;
 pub use pool::Store;
-pub use rows::{DeliveryState, Inbound, NewInbound, NewOutbound, Outbound, PeerHealth, Rejection};
+pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};

@@ -109,9 +109,10 @@ impl TryFrom<OutboundRow> for Outbound {
     }
 }
 
-/// A message that passed every check, with the receipt this node signed for it.
+/// A message that passed every check, with the receipt this node signed for it: what is stored,
+/// and what is read back.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct NewInbound {
+pub struct Inbound {
     pub id: String,
     pub peer: String,
     pub conversation: String,
@@ -122,22 +123,6 @@ pub struct NewInbound {
     pub envelope: Vec<u8>,
     pub digest: Vec<u8>,
     /// The canonical body bytes exactly as the sender signed them.
-    pub body: Vec<u8>,
-    pub receipt: Vec<u8>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Inbound {
-    pub seq: i64,
-    pub id: String,
-    pub peer: String,
-    pub conversation: String,
-    pub in_reply_to: Option<String>,
-    pub kind: String,
-    pub sent_at: i64,
-    pub received_at: i64,
-    pub envelope: Vec<u8>,
-    pub digest: Vec<u8>,
     pub body: Vec<u8>,
     pub receipt: Vec<u8>,
 }

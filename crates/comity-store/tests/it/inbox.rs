@@ -1,9 +1,9 @@
-use comity_store::{InboundOutcome, NewInbound, Rejection};
+use comity_store::{Inbound, InboundOutcome, Rejection};
 
 use crate::backends::each_backend;
 
-fn inbound(id: &str, digest: u8, conversation: &str) -> NewInbound {
-    NewInbound {
+fn inbound(id: &str, digest: u8, conversation: &str) -> Inbound {
+    Inbound {
         id: id.into(),
         peer: "dz-moj".into(),
         conversation: conversation.into(),
