@@ -10,6 +10,7 @@ mod inbox;
 mod outbox;
 mod peers;
 mod pool;
+mod provision;
 mod rejections;
 mod rows;
 

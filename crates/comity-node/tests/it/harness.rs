@@ -34,7 +34,6 @@ async fn database(backend: Backend, dir: &std::path::Path, node: &str) -> String
     match backend {
         Backend::Sqlite => format!("sqlite:{}", dir.join(format!("{node}.db")).display()),
         Backend::Postgres => {
-            use sqlx::Connection;
             static N: AtomicU32 = AtomicU32::new(0);
             let admin_url = std::env::var("COMITY_TEST_POSTGRES").unwrap();
             let name = format!(
@@ -42,21 +41,9 @@ async fn database(backend: Backend, dir: &std::path::Path, node: &str) -> String
                 std::process::id(),
                 N.fetch_add(1, Ordering::SeqCst)
             );
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-                .execute(&mut admin)
+            Store::create_postgres_database(&admin_url, &name)
                 .await
-                .unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-            let base = admin_url
-                .rsplit_once('/')
-                .map(|(b, _)| b)
                 .unwrap()
-                .to_owned();
-            format!("{base}/{name}")
         }
     }
 }

@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use comity_store::Store;
-use sqlx::Connection;
 
 /// A store plus what keeps it alive (the temporary directory of a SQLite file).
 pub struct TestDb {
@@ -29,22 +28,9 @@ async fn fresh_postgres(admin_url: &str) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     );
-    let mut admin = sqlx::PgConnection::connect(admin_url)
+    Store::create_postgres_database(admin_url, &name)
         .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(admin_url);
-    format!("{base}/{name}")
+        .expect("create a PostgreSQL test database")
 }
 
 /// One fresh store per available back-end: SQLite always, PostgreSQL when configured.
