@@ -109,6 +109,14 @@ impl NodeSecrets {
         public_of(&self.signing)
     }
 
+    /// The node's Ed25519 signing key, for formats that carry their own domain separation and
+    /// are signed with the node's identity: C2SP signed notes (ledger checkpoints and
+    /// cosignatures: note text never holds the 0x00 byte that follows every Comity context)
+    /// and hash-list updates.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
     /// The X25519 HPKE public key (suite `DHKEM-X25519-HKDF-SHA256/...`).
     pub fn hpke_public(&self) -> HpkePublicKey {
         self.hpke_public_for(Suite::X25519Sha256ChaCha20)
