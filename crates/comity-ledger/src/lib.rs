@@ -11,6 +11,7 @@ pub mod entry;
 pub mod error;
 pub mod hash;
 pub mod memlog;
+pub mod names;
 pub mod note;
 pub mod proof;
 pub mod tile;
