@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use comity_ledger::{NoteVerifier, ProofBundle};
 use comity_model::Timestamp;
 use comity_node::RunningNode;
 use comity_seal::{FederationRoot, KdfParams, NodeSecrets};
@@ -162,7 +163,12 @@ async fn build(base: &Path, passphrase: &str) -> Result<Vec<RunningNode>> {
             passphrase,
             KdfParams::INTERACTIVE,
         )?;
-        let descriptor = NodeDir::new(&base.join(m.id)).read_descriptor()?;
+        let nd = NodeDir::new(&base.join(m.id));
+        let mut config = nd.read_config()?;
+        // Peers witness each other every second, so the demo shows cosigned checkpoints at once.
+        config.ledger.witness_interval_ms = Some(1000);
+        nd.write_config(&config)?;
+        let descriptor = nd.read_descriptor()?;
         federation::admit(
             &fed,
             descriptor,
@@ -241,6 +247,7 @@ async fn scenario(base: &Path) -> Result<()> {
         "body": { "text": "Thank you. The Algerian Ministry of Justice is preparing the mutual assistance request (Art. 31)." }
     });
     send_and_confirm(&dz, &fr, "dz-247", "fr-ocl", &note, start).await?;
+    show_ledger(&dz, &fr, &req).await?;
 
     let peers = dz.get("/api/v1/peers").await?;
     println!("\nPeer health seen from dz-247:");
@@ -253,6 +260,61 @@ async fn scenario(base: &Path) -> Result<()> {
             p["last_success_at"].as_str().unwrap_or("never")
         );
     }
+    Ok(())
+}
+
+/// Shows that France's log records the request, that its peers cosigned the checkpoint, and
+/// checks an inclusion proof the way a court would: with France's public key only.
+async fn show_ledger(dz: &Api, fr: &Api, request: &str) -> Result<()> {
+    let sent = dz.get(&format!("/api/v1/messages/{request}")).await?;
+    let index = sent["receipt"]["log_index"]
+        .as_u64()
+        .context("the receipt names no log entry")?;
+    println!(
+        "\nLedger: fr-ocl's receipt for the request names entry {index} of fr-ocl's log; dz-247 logged the sending as entry {}.",
+        sent["log_index"]
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        let status = fr.get("/api/v1/ledger").await?;
+        let cosigners = status["cosigned_checkpoint"]["cosigned_by"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let covered = status["cosigned_checkpoint"]["size"].as_u64().unwrap_or(0) > index;
+        if (covered && cosigners + 1 == MEMBERS.len()) || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let cosigned = &status["cosigned_checkpoint"];
+    let by: Vec<&str> = cosigned["cosigned_by"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    println!(
+        "{:>9}  fr-ocl's checkpoint of {} entries is cosigned by {} witnesses: {}",
+        "",
+        cosigned["size"],
+        by.len(),
+        by.join(", ")
+    );
+    let proof = fr.get(&format!("/api/v1/ledger/proof/{index}")).await?;
+    let bundle = ProofBundle::from_json(proof.to_string().as_bytes())?;
+    let log_key = NoteVerifier::parse(status["log_key"].as_str().context("no log key")?)?;
+    let dz_status = dz.get("/api/v1/ledger").await?;
+    let dz_witness = NoteVerifier::parse(dz_status["witness_key"].as_str().context("no witness key")?)?;
+    let verified = bundle.verify(&log_key, std::slice::from_ref(&dz_witness))?;
+    if verified.cosignatures.is_empty() {
+        bail!("dz-247 has not cosigned fr-ocl's checkpoint within 20 s");
+    }
+    let entry = verified.entry.context("not a Comity entry")?;
+    println!(
+        "{:>9}  inclusion proof of entry {index} verified offline with fr-ocl's key: {} by {} of message {}, cosigned by dz-247",
+        "",
+        entry.kind.as_str(),
+        entry.actor,
+        entry.subjects.first().map(|s| s.id.as_str()).unwrap_or("?")
+    );
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-//! `comity ledger verify`: offline checks of a proof file or of a log directory.
-//! (`checkpoint` and `prove` talk to a running node and are added with the node.)
+//! `comity ledger`: offline checks of a proof file or of a log directory, and (in
+//! `ledger_node`) the ledger of a running node.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,24 +9,76 @@ use anyhow::Context as _;
 use comity_ledger::tile::{TileSet, entry_bundles_for_size, hash_tiles_for_size};
 use comity_ledger::{Entry, LedgerError, NoteVerifier, ProofBundle, SignedCheckpoint};
 
+use crate::ledger_node;
+
 #[derive(clap::Subcommand)]
 pub enum LedgerCommand {
-    /// Verify offline, with the log's public key: a proof file (inclusion or consistency, with
-    /// its signed checkpoint), or a whole log directory laid out as C2SP tlog-tiles.
+    /// Verify, with the log's public key: a proof file (inclusion or consistency, with its
+    /// signed checkpoint) or a log directory laid out as C2SP tlog-tiles, offline; or the whole
+    /// log a federation member serves (`--node`), fetched over pinned TLS.
     Verify(VerifyArgs),
+    /// The running node's latest signed checkpoint, its cosignatures, and how witnessing of
+    /// each peer goes.
+    Checkpoint {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An inclusion proof of entry INDEX against a signed (preferably cosigned) checkpoint.
+    Prove {
+        #[arg(long)]
+        dir: PathBuf,
+        index: u64,
+        /// Prove against the signed checkpoint of this tree size.
+        #[arg(long)]
+        size: Option<u64>,
+        /// Write the proof file here (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The newest entries of the node's ledger.
+    Entries {
+        #[arg(long)]
+        dir: PathBuf,
+        /// message_sent, message_received, request_state, custody_event or data_access.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alarms: peers that signed two checkpoints that cannot both be true (exit 1 if any).
+    Alarms {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
     /// Proof file (JSON, format comity-ledger-proof/v1).
-    #[arg(long, required_unless_present = "log_dir", conflicts_with = "log_dir")]
+    #[arg(long, conflicts_with_all = ["log_dir", "node"])]
     proof: Option<PathBuf>,
     /// Directory holding `checkpoint`, `tile/<L>/...` and `tile/entries/...` as a node serves them.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "node")]
     log_dir: Option<PathBuf>,
-    /// The log's verifier key (`name+keyid+base64`), or a file containing it.
+    /// A federation member (or this node) whose served log to fetch and verify; keys come from
+    /// the trust list of the node in `--dir`.
+    #[arg(long, requires = "dir")]
+    node: Option<String>,
+    /// The node directory whose trust list names `--node`.
     #[arg(long)]
-    key: String,
+    dir: Option<PathBuf>,
+    /// With `--node`: keep the fetched log in this directory (default: a temporary one).
+    #[arg(long, requires = "node")]
+    save: Option<PathBuf>,
+    /// The log's verifier key (`name+keyid+base64`), or a file containing it.
+    #[arg(long, required_unless_present = "node")]
+    key: Option<String>,
     /// A witness verifier key whose valid cosignature is required (repeatable; value or file).
     #[arg(long = "witness")]
     witnesses: Vec<String>,
@@ -36,8 +88,35 @@ pub struct VerifyArgs {
 }
 
 pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
+    let ok = ExitCode::SUCCESS;
     match cmd {
         LedgerCommand::Verify(args) => verify(&args),
+        LedgerCommand::Checkpoint { dir, json } => {
+            crate::runtime()?.block_on(ledger_node::checkpoint(&dir, json))?;
+            Ok(ok)
+        }
+        LedgerCommand::Prove {
+            dir,
+            index,
+            size,
+            out,
+        } => {
+            crate::runtime()?.block_on(ledger_node::prove(&dir, index, size, out.as_deref()))?;
+            Ok(ok)
+        }
+        LedgerCommand::Entries {
+            dir,
+            kind,
+            limit,
+            json,
+        } => {
+            crate::runtime()?.block_on(ledger_node::entries(&dir, kind.as_deref(), limit, json))?;
+            Ok(ok)
+        }
+        LedgerCommand::Alarms { dir, json } => {
+            let any = crate::runtime()?.block_on(ledger_node::alarms(&dir, json))?;
+            Ok(if any { ExitCode::from(1) } else { ok })
+        }
     }
 }
 
@@ -51,20 +130,32 @@ fn read_vkey(arg: &str) -> anyhow::Result<NoteVerifier> {
 }
 
 fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
-    let log = read_vkey(&args.key)?;
     let witnesses = args
         .witnesses
         .iter()
         .map(|w| read_vkey(w))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let outcome = match (&args.proof, &args.log_dir) {
-        (Some(file), _) => {
+    let outcome = match (&args.proof, &args.log_dir, &args.node, &args.dir) {
+        (Some(file), _, _, _) => {
+            let log = read_vkey(args.key.as_deref().unwrap_or_default())?;
             let bytes =
                 std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             verify_proof_file(&bytes, &log, &witnesses)
         }
-        (None, Some(dir)) => verify_log_dir(dir, &log, &witnesses)?,
-        (None, None) => anyhow::bail!("give --proof FILE or --log-dir DIR"),
+        (None, Some(dir), _, _) => {
+            let log = read_vkey(args.key.as_deref().unwrap_or_default())?;
+            verify_log_dir(dir, &log, &witnesses)?
+        }
+        (None, None, Some(peer), Some(node_dir)) => {
+            let (dir, _temporary) = ledger_node::fetch_dir(args.save.as_deref())?;
+            let log_vkey = crate::runtime()?.block_on(ledger_node::fetch(node_dir, peer, &dir))?;
+            let log = match &args.key {
+                Some(k) => read_vkey(k)?,
+                None => read_vkey(&log_vkey)?,
+            };
+            verify_log_dir(&dir, &log, &witnesses)?
+        }
+        _ => anyhow::bail!("give --proof FILE, --log-dir DIR, or --node PEER --dir NODE_DIR"),
     };
     match outcome {
         Ok(mut report) => {

@@ -9,6 +9,7 @@ mod demo;
 mod federation;
 mod law;
 mod ledger;
+mod ledger_node;
 mod msg;
 mod nodecmd;
 mod nodedir;

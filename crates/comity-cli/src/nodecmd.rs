@@ -147,6 +147,16 @@ async fn status(dir: &std::path::Path) -> Result<()> {
         text(&node["store"])
     );
     println!("outbox {}  inbox {}", node["outbox"], node["inbox"]);
+    let ledger = api.get("/api/v1/ledger").await?;
+    println!(
+        "ledger {} entries, checkpoint {} cosigned by {}, alarms {}",
+        ledger["size"],
+        ledger["cosigned_checkpoint"]["size"],
+        ledger["cosigned_checkpoint"]["cosigned_by"]
+            .as_array()
+            .map_or(0, Vec::len),
+        ledger["alarms"]
+    );
     for p in api
         .get("/api/v1/peers")
         .await?
@@ -234,6 +244,7 @@ pub fn init(
         database_url: args.database_url,
         federation_root: None,
         delivery: Default::default(),
+        ledger: Default::default(),
     })?;
     Ok(descriptor)
 }

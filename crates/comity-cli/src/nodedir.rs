@@ -33,6 +33,18 @@ pub struct NodeFile {
     pub federation_root: Option<String>,
     #[serde(default)]
     pub delivery: DeliveryFile,
+    #[serde(default)]
+    pub ledger: LedgerFile,
+}
+
+/// Optional ledger tunables; absent values keep the defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerFile {
+    /// How often a new checkpoint is signed when the log grew (default 1000 ms).
+    pub checkpoint_interval_ms: Option<u64>,
+    /// How often peers' checkpoints are fetched, checked and cosigned (default 10 s).
+    pub witness_interval_ms: Option<u64>,
 }
 
 /// Optional delivery tunables; absent values keep the defaults.
@@ -146,6 +158,12 @@ impl NodeDir {
         }
         if let Some(v) = d.retry_max_ms {
             c.retry_max_ms = v;
+        }
+        if let Some(v) = config.ledger.checkpoint_interval_ms {
+            c.checkpoint_interval_ms = v;
+        }
+        if let Some(v) = config.ledger.witness_interval_ms {
+            c.witness_interval_ms = v;
         }
         c
     }

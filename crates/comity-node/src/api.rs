@@ -26,6 +26,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/node", get(node_info))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejections", get(rejections))
+        .merge(crate::ledger_http::api_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
         .route(
@@ -84,7 +85,10 @@ async fn message(
         return Ok(Json(MessageView::outbound(&node, m)));
     }
     match node.store().get_inbound(&id).await? {
-        Some(m) => Ok(Json(MessageView::inbound(m))),
+        Some(m) => {
+            node.record_access("message", &m.id, "read").await?;
+            Ok(Json(MessageView::inbound(m)))
+        }
         None => Err(NodeError::NotFound(id)),
     }
 }
@@ -127,6 +131,7 @@ async fn inbox(
     State(node): State<Node>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<MessageView>>, NodeError> {
+    node.record_access("mailbox", "inbox", "list").await?;
     let rows = node.store().list_inbox(limit(&q)).await?;
     Ok(Json(rows.into_iter().map(MessageView::inbound).collect()))
 }

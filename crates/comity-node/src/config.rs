@@ -18,6 +18,10 @@ pub struct NodeConfig {
     pub batch_size: usize,
     /// How often the delivery loop looks for due work when nothing wakes it.
     pub tick_ms: u64,
+    /// How often the node signs a new checkpoint of its ledger (when it grew).
+    pub checkpoint_interval_ms: u64,
+    /// How often the node fetches, checks and cosigns its peers' checkpoints.
+    pub witness_interval_ms: u64,
     /// Bearer token of the user API.
     pub api_token: String,
 }
@@ -35,6 +39,8 @@ impl NodeConfig {
             retry_max_ms: 5 * 60 * 1000,
             batch_size: 256,
             tick_ms: 500,
+            checkpoint_interval_ms: 1000,
+            witness_interval_ms: 10_000,
             api_token,
         }
     }

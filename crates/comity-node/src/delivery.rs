@@ -241,7 +241,7 @@ fn describe_transport_error(peer: &NodeId, e: &reqwest::Error) -> String {
     text
 }
 
-fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), String> {
+pub(crate) fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client, String), String> {
     let trust = node.trust();
     let descriptor = trust
         .member(peer)

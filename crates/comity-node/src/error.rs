@@ -1,6 +1,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use comity_model::{FieldProblem, ModelError};
+use comity_ledger::LedgerError;
 use comity_seal::SealError;
 use comity_store::StoreError;
 use thiserror::Error;
@@ -16,6 +17,8 @@ pub enum NodeError {
     Seal(#[from] SealError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -66,6 +69,7 @@ impl NodeError {
             Self::Model(e) => e.code(),
             Self::Seal(e) => e.code(),
             Self::Store(e) => e.code(),
+            Self::Ledger(e) => e.code(),
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",

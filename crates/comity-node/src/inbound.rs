@@ -1,20 +1,28 @@
 //! Sealed messages from peers: every check runs before anything is stored, each message is
 //! stored at most once, and every outcome (receipt or refusal) is answered per envelope.
 
-use comity_model::Timestamp;
+use comity_ledger::EntryKind;
+use comity_model::{Header, Timestamp};
 use comity_seal::{Envelope, Receipt};
-use comity_store::{Inbound, InboundOutcome, Rejection};
+use comity_store::{Inbound, InboundOutcome, LedgerAppend, Rejection};
 
+use crate::ledger::message_entry;
 use crate::{Node, NodeError, now_ms};
 
 /// The node's answer for one envelope of a batch.
 pub(crate) type Answer = Result<Vec<u8>, NodeError>;
 
 enum Checked {
-    /// New and valid: store it, then answer with this receipt.
-    Fresh(Box<Inbound>),
+    /// New and valid: store it with its ledger entry, then answer with the receipt signed then.
+    Fresh(Box<Fresh>),
     /// Accepted earlier with the same bytes: answer with the receipt given then.
     Known(Vec<u8>),
+}
+
+struct Fresh {
+    message: Inbound,
+    header: Header,
+    entry: LedgerAppend,
 }
 
 impl Node {
@@ -30,20 +38,27 @@ impl Node {
         for line in &lines {
             checked.push(self.check(line, now).await);
         }
-        let fresh: Vec<Inbound> = checked
+        let fresh: Vec<&Fresh> = checked
             .iter()
             .filter_map(|c| match c {
-                Ok(Checked::Fresh(m)) => Some((**m).clone()),
+                Ok(Checked::Fresh(f)) => Some(&**f),
                 _ => None,
             })
             .collect();
-        let mut outcomes = self
+        let mut messages: Vec<Inbound> = fresh.iter().map(|f| f.message.clone()).collect();
+        let entries: Vec<LedgerAppend> = fresh.iter().map(|f| f.entry.clone()).collect();
+        let secrets = &self.inner.secrets;
+        let received = Timestamp::from_unix_ms(now);
+        let outcomes = self
             .inner
             .store
-            .accept_inbound(&fresh)
-            .await?
-            .into_iter()
-            .zip(fresh);
+            .accept_inbound(&mut messages, &entries, |i, log_index| {
+                let m = &fresh[i].message;
+                Receipt::for_envelope(secrets, &fresh[i].header, &m.envelope, received, Some(log_index))
+                    .to_bytes()
+            })
+            .await?;
+        let mut outcomes = outcomes.into_iter().zip(messages);
         let mut answers = Vec::with_capacity(checked.len());
         for (line, c) in lines.iter().zip(checked) {
             let answer = match c {
@@ -106,8 +121,8 @@ impl Node {
             };
         }
         let opened = comity_seal::open(&envelope, &s.secrets, &keys)?;
-        let receipt = Receipt::for_envelope(&s.secrets, h, bytes, now_ts, None);
-        Ok(Checked::Fresh(Box::new(Inbound {
+        let entry = message_entry(EntryKind::MessageReceived, &s.me, h, &digest, now)?;
+        let message = Inbound {
             id: h.id.to_string(),
             peer: h.from.to_string(),
             conversation: h.conversation.to_string(),
@@ -118,7 +133,13 @@ impl Node {
             envelope: bytes.to_vec(),
             digest: digest.to_vec(),
             body: opened.body_bytes,
-            receipt: receipt.to_bytes(),
+            receipt: Vec::new(),
+            log_index: None,
+        };
+        Ok(Checked::Fresh(Box::new(Fresh {
+            message,
+            header: h.clone(),
+            entry,
         })))
     }
 

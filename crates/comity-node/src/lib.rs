@@ -10,11 +10,14 @@ mod delivery;
 mod error;
 mod federation;
 mod inbound;
+mod ledger;
+mod ledger_http;
 mod node;
 mod outbound;
 mod serve;
 mod tls;
 mod views;
+mod witness;
 
 pub use config::NodeConfig;
 pub use error::NodeError;

@@ -4,13 +4,14 @@ use std::sync::{Arc, Mutex};
 
 use comity_model::NodeId;
 use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList, Trust};
-use comity_store::Store;
+use comity_store::{LedgerCheck, Store};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::ledger::LogKeys;
 use crate::outbound::{Pending, run_writer};
-use crate::{NodeConfig, NodeError, delivery, serve};
+use crate::{NodeConfig, NodeError, delivery, serve, witness};
 
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {
@@ -53,6 +54,7 @@ pub(crate) struct Shared {
     /// Identifies this process in delivery leases.
     pub(crate) holder: String,
     pub(crate) clients: Mutex<HashMap<NodeId, (PublicKey, reqwest::Client)>>,
+    pub(crate) log_keys: LogKeys,
     pub(crate) delivering: Mutex<HashSet<String>>,
 }
 
@@ -107,6 +109,13 @@ impl RunningNode {
             .local_addr()
             .map_err(|e| NodeError::Listen(e.to_string()))?;
         let tls = crate::tls::server_config(&setup.secrets)?;
+        match setup.store.ledger_check().await? {
+            LedgerCheck::Consistent { size } => tracing::info!(size, "ledger verified"),
+            LedgerCheck::Repaired { size, detail } => {
+                tracing::warn!(size, "ledger hashes rebuilt from its entries: {detail}")
+            }
+        }
+        let log_keys = LogKeys::new(&me, &setup.secrets)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let node = Node {
@@ -125,12 +134,14 @@ impl RunningNode {
                     hex::encode(rand::random::<[u8; 6]>())
                 ),
                 clients: Mutex::new(HashMap::new()),
+                log_keys,
                 delivering: Mutex::new(HashSet::new()),
             }),
         };
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(witness::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),

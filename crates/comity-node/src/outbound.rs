@@ -4,11 +4,13 @@ use comity_model::{
     Body, Handling, Header, MessageId, MessageKind, NodeId, SCHEMA_VERSION, Timestamp,
 };
 use comity_model::{PreservationAck, PreservationRequest, PreservationStatus};
+use comity_ledger::EntryKind;
 use comity_seal::Envelope;
 use comity_store::{NewOutbound, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::ledger::message_entry;
 use crate::{Node, NodeError, now_ms};
 
 /// What a user asks the node to send.
@@ -96,6 +98,7 @@ impl Node {
             schema: SCHEMA_VERSION,
             handling: req.handling.unwrap_or_default(),
         };
+        let header_copy = header.clone();
         let envelope = comity_seal::seal(&s.secrets, &recipient, header, &body, &mut rand::rng())?;
         let bytes = envelope.to_bytes();
         if bytes.len() > s.config.max_message_bytes {
@@ -104,6 +107,8 @@ impl Node {
                 limit: s.config.max_message_bytes,
             });
         }
+        let digest = Envelope::digest(&bytes).to_vec();
+        let ledger = message_entry(EntryKind::MessageSent, &s.me, &header_copy, &digest, now)?;
         let row = NewOutbound {
             id: id.to_string(),
             peer: req.to.to_string(),
@@ -111,9 +116,10 @@ impl Node {
             in_reply_to: req.in_reply_to.map(|m| m.to_string()),
             kind: kind.to_string(),
             created_at: now,
-            digest: Envelope::digest(&bytes).to_vec(),
+            digest,
             envelope: bytes,
             body: body.to_json().to_string(),
+            ledger,
         };
         let (done, committed) = oneshot::channel();
         s.writer

@@ -5,9 +5,11 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-/// Serves peers over TLS until shutdown.
+/// Serves peers over TLS until shutdown. Open connections end with the server: a peer's
+/// keep-alive connection must not outlive the node state it was served from.
 pub(crate) async fn federation(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
@@ -15,9 +17,11 @@ pub(crate) async fn federation(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
+    let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            Some(_) = connections.join_next() => continue,
             _ = shutdown.changed() => return,
         };
         let Ok((tcp, remote)) = accepted else {
@@ -25,7 +29,7 @@ pub(crate) async fn federation(
         };
         let acceptor = acceptor.clone();
         let service = TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,
                 Err(e) => {

@@ -35,6 +35,9 @@ pub struct MessageView {
     /// The signed receipt as stored, and whether its signature checks against the recipient's keys.
     pub receipt: Option<Value>,
     pub receipt_verified: Option<bool>,
+    /// Index of this node's ledger entry recording the message (`message_sent` or
+    /// `message_received`); the receipt of a delivered message names the recipient's.
+    pub log_index: Option<i64>,
 }
 
 impl MessageView {
@@ -64,6 +67,7 @@ impl MessageView {
             body: serde_json::from_str(&m.body).unwrap_or(Value::Null),
             receipt,
             receipt_verified,
+            log_index: m.log_index,
         }
     }
 
@@ -86,6 +90,7 @@ impl MessageView {
             body: serde_json::from_slice(&m.body).unwrap_or(Value::Null),
             receipt: serde_json::from_slice(&m.receipt).ok(),
             receipt_verified: None,
+            log_index: m.log_index,
         }
     }
 }

@@ -12,6 +12,8 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    #[error("ledger: {0}")]
+    Ledger(#[from] comity_ledger::LedgerError),
 }
 
 impl StoreError {
@@ -22,6 +24,7 @@ impl StoreError {
             Self::Migrate(_) => "store.migration_failed",
             Self::Sql(_) => "store.error",
             Self::Corrupt(_) => "store.corrupt",
+            Self::Ledger(e) => e.code(),
         }
     }
 }

@@ -1,5 +1,6 @@
+use crate::ledger::{append_locked, index_to_db, lock_head};
 use crate::pool::on_pool;
-use crate::{Inbound, Store, StoreError};
+use crate::{Inbound, LedgerAppend, Store, StoreError};
 
 /// What happened to one inbound message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,7 +13,7 @@ pub enum InboundOutcome {
     Replay,
 }
 
-const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt";
+const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt, log_index";
 
 impl Store {
     /// The digest and receipt of an already accepted message, if any.
@@ -25,16 +26,30 @@ impl Store {
         Ok(row)
     }
 
-    /// Stores a batch of checked messages in one transaction. Each message is stored at most once:
-    /// a repeat with the same digest is a duplicate, with another digest a replay.
+    /// Stores a batch of checked messages in one transaction, each new one with its
+    /// `message_received` ledger entry (`entries[i]` for `messages[i]`). Each message is stored at
+    /// most once: a repeat with the same digest is a duplicate, with another digest a replay.
+    /// For each new message, `receipt_for(i, log_index)` signs the receipt naming its entry's
+    /// index; it and the index are written into `messages[i]`.
     pub async fn accept_inbound(
         &self,
-        messages: &[Inbound],
+        messages: &mut [Inbound],
+        entries: &[LedgerAppend],
+        mut receipt_for: impl FnMut(usize, u64) -> Vec<u8>,
     ) -> Result<Vec<InboundOutcome>, StoreError> {
+        if entries.len() != messages.len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} ledger entries for {} inbound messages",
+                entries.len(),
+                messages.len()
+            )));
+        }
         let mut outcomes = Vec::with_capacity(messages.len());
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for m in messages {
+            let size = lock_head!(tx);
+            let mut appended: Vec<LedgerAppend> = Vec::new();
+            for (i, m) in messages.iter_mut().enumerate() {
                 let existing: Option<(Vec<u8>, Vec<u8>)> =
                     sqlx::query_as("SELECT digest, receipt FROM inbox WHERE id = $1")
                         .bind(&m.id)
@@ -44,9 +59,12 @@ impl Store {
                     Some((digest, receipt)) if digest == m.digest => InboundOutcome::Duplicate { receipt },
                     Some(_) => InboundOutcome::Replay,
                     None => {
+                        let index = size + appended.len() as u64;
+                        m.receipt = receipt_for(i, index);
+                        m.log_index = Some(index_to_db(index)?);
                         sqlx::query(
                             "INSERT INTO inbox (id, peer, conversation, in_reply_to, kind, sent_at, received_at, \
-                             envelope, digest, body, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                             envelope, digest, body, receipt, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                         )
                         .bind(&m.id)
                         .bind(&m.peer)
@@ -59,13 +77,16 @@ impl Store {
                         .bind(&m.digest)
                         .bind(&m.body)
                         .bind(&m.receipt)
+                        .bind(m.log_index)
                         .execute(&mut *tx)
                         .await?;
+                        appended.push(entries[i].clone());
                         InboundOutcome::Accepted
                     }
                 };
                 outcomes.push(outcome);
             }
+            append_locked!(tx, size, &appended);
             tx.commit().await?;
         });
         Ok(outcomes)

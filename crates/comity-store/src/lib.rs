@@ -5,8 +5,10 @@
 //! power cut) and PostgreSQL (chosen by a `postgres://` URL, for several node processes sharing
 //! one database). Times are Unix milliseconds; envelope and receipt bytes are stored verbatim.
 
+mod checkpoints;
 mod error;
 mod inbox;
+mod ledger;
 mod outbox;
 mod peers;
 mod pool;
@@ -15,6 +17,8 @@ mod rejections;
 mod rows;
 
 pub use error::StoreError;
+pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
 pub use inbox::InboundOutcome;
+pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};
 pub use pool::Store;
 pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};

@@ -1,23 +1,28 @@
+use crate::ledger::{append_locked, index_to_db, lock_head};
 use crate::pool::on_pool;
 use crate::rows::OutboundRow;
-use crate::{DeliveryState, NewOutbound, Outbound, Store, StoreError};
+use crate::{DeliveryState, LedgerAppend, NewOutbound, Outbound, Store, StoreError};
 
 const COLUMNS: &str = "seq, id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, \
-                       body, state, attempts, delivered_at, receipt, last_error";
+                       body, state, attempts, delivered_at, receipt, last_error, log_index";
 
 fn convert(rows: Vec<OutboundRow>) -> Result<Vec<Outbound>, StoreError> {
     rows.into_iter().map(Outbound::try_from).collect()
 }
 
 impl Store {
-    /// Queues messages for delivery in one transaction: when this returns, all of them are durable.
+    /// Queues messages for delivery in one transaction, each with its `message_sent` ledger
+    /// entry: when this returns, all of them are durable.
     pub async fn enqueue(&self, messages: &[NewOutbound]) -> Result<(), StoreError> {
+        let entries: Vec<LedgerAppend> = messages.iter().map(|m| m.ledger.clone()).collect();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for m in messages {
+            let size = lock_head!(tx);
+            let first = index_to_db(size)?;
+            for (k, m) in messages.iter().enumerate() {
                 sqlx::query(
-                    "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, state) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued')",
+                    "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, state, log_index) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10)",
                 )
                 .bind(&m.id)
                 .bind(&m.peer)
@@ -28,6 +33,7 @@ impl Store {
                 .bind(&m.envelope)
                 .bind(&m.digest)
                 .bind(&m.body)
+                .bind(first + k as i64)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("INSERT INTO peers (peer) VALUES ($1) ON CONFLICT (peer) DO NOTHING")
@@ -35,6 +41,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            append_locked!(tx, size, &entries);
             tx.commit().await?;
         });
         Ok(())

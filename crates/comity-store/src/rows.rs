@@ -13,6 +13,8 @@ pub struct NewOutbound {
     pub digest: Vec<u8>,
     /// The sender's own readable copy of the body (JSON).
     pub body: String,
+    /// The `message_sent` entry committed with the message.
+    pub ledger: crate::LedgerAppend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,8 @@ pub struct Outbound {
     pub delivered_at: Option<i64>,
     pub receipt: Option<Vec<u8>>,
     pub last_error: Option<String>,
+    /// Index of the `message_sent` entry in this node's ledger.
+    pub log_index: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -84,6 +88,7 @@ pub(crate) struct OutboundRow {
     delivered_at: Option<i64>,
     receipt: Option<Vec<u8>>,
     last_error: Option<String>,
+    log_index: Option<i64>,
 }
 
 impl TryFrom<OutboundRow> for Outbound {
@@ -105,12 +110,13 @@ impl TryFrom<OutboundRow> for Outbound {
             delivered_at: r.delivered_at,
             receipt: r.receipt,
             last_error: r.last_error,
+            log_index: r.log_index,
         })
     }
 }
 
 /// A message that passed every check, with the receipt this node signed for it: what is stored,
-/// and what is read back.
+/// and what is read back. `accept_inbound` fills in `receipt` and `log_index`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Inbound {
     pub id: String,
@@ -125,6 +131,8 @@ pub struct Inbound {
     /// The canonical body bytes exactly as the sender signed them.
     pub body: Vec<u8>,
     pub receipt: Vec<u8>,
+    /// Index of the `message_received` entry in this node's ledger, named in the receipt.
+    pub log_index: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -122,6 +122,34 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
         "re-sent messages are answered as duplicates, not refused"
     );
 
+    // Every committed message has its ledger entry, once; both logs verify tile by tile as
+    // served, with the keys of the trust list.
+    let d = dz.dir.to_str().unwrap();
+    let own = crate::cli::ok(&["ledger", "verify", "--node", "dz-247", "--dir", d]);
+    assert!(own.starts_with("OK log dz-247.comity/ledger"), "{own}");
+    assert!(
+        own.contains(&format!("[{} message_sent]", sent.len())),
+        "one message_sent entry per committed message: {own}"
+    );
+    let theirs = crate::cli::ok(&["ledger", "verify", "--node", "fr-ocl", "--dir", d]);
+    assert!(
+        theirs.contains(&format!("{} message_received", received.len())),
+        "{theirs}"
+    );
+    let proof_file = base.path().join("proof.json");
+    let f = fr.dir.to_str().unwrap();
+    crate::cli::ok(&["ledger", "prove", "--dir", f, "0", "--out", proof_file.to_str().unwrap()]);
+    let checkpoint = crate::cli::ok(&["ledger", "checkpoint", "--dir", f]);
+    let key = checkpoint
+        .lines()
+        .find_map(|l| l.strip_prefix("log key   "))
+        .unwrap()
+        .to_owned();
+    let verified = crate::cli::ok(&["ledger", "verify", "--proof", proof_file.to_str().unwrap(), "--key", &key]);
+    assert!(verified.starts_with("OK entry 0 (message_received by fr-ocl"), "{verified}");
+    let alarms = crate::cli::comity(&["ledger", "alarms", "--dir", d]);
+    assert!(alarms.status.success(), "no alarm between honest nodes");
+
     let status = crate::cli::ok(&["node", "status", "--dir", dz.dir.to_str().unwrap()]);
     assert!(status.starts_with("dz-247 (DZ"), "{status}");
     let fr_line = status

@@ -135,6 +135,11 @@ async fn the_openapi_document_describes_every_route() {
         documented,
         [
             "get /api/v1/inbox",
+            "get /api/v1/ledger",
+            "get /api/v1/ledger/alarms",
+            "get /api/v1/ledger/consistency",
+            "get /api/v1/ledger/entries",
+            "get /api/v1/ledger/proof/{index}",
             "get /api/v1/messages/{id}",
             "get /api/v1/node",
             "get /api/v1/outbox",

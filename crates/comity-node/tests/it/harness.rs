@@ -97,6 +97,7 @@ pub struct Federation {
     pub members: Vec<Member>,
     pub running: Vec<Option<RunningNode>>,
     pub config: NodeConfig,
+    pub backend: Backend,
     _dir: tempfile::TempDir,
 }
 
@@ -108,6 +109,8 @@ pub fn fast_config() -> NodeConfig {
     c.retry_base_ms = 50;
     c.retry_max_ms = 400;
     c.tick_ms = 50;
+    c.checkpoint_interval_ms = 50;
+    c.witness_interval_ms = 100;
     c
 }
 
@@ -172,6 +175,7 @@ impl Federation {
             members,
 
             config,
+            backend,
             _dir: dir,
         };
         for i in 0..ids.len() {
@@ -212,6 +216,12 @@ impl Federation {
             api_listener: TcpListener::bind(m.api_addr).await.unwrap(),
         };
         self.running[i] = Some(RunningNode::start(setup).await.unwrap());
+    }
+
+    /// Points member `i` at a new, empty database: a node that lost or rewrote its history.
+    pub async fn replace_database(&mut self, i: usize, generation: u32) {
+        let name = format!("{}-{generation}", self.members[i].id);
+        self.members[i].database_url = database(self.backend, self._dir.path(), &name).await;
     }
 
     pub async fn stop_node(&mut self, i: usize) {

@@ -1,4 +1,4 @@
-use comity_store::{DeliveryState, NewOutbound};
+use comity_store::{DeliveryState, LedgerAppend, NewOutbound};
 
 use crate::backends::each_backend;
 
@@ -13,6 +13,11 @@ pub fn message(id: &str, peer: &str, conversation: &str, created_at: i64) -> New
         envelope: format!("envelope {id}").into_bytes(),
         digest: vec![7; 32],
         body: "{}".into(),
+        ledger: LedgerAppend {
+            kind: "message_sent".into(),
+            time: created_at,
+            bytes: format!("sent {id}").into_bytes(),
+        },
     }
 }
 

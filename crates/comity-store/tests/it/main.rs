@@ -4,3 +4,4 @@
 mod backends;
 mod delivery;
 mod inbox;
+mod ledger;
