@@ -168,6 +168,7 @@ fn lifecycle(rules: &Rules, sched: &mut Scheduler, n: u32) -> Request {
             &fr,
             Action::ReturnResults {
                 summary: "logs".into(),
+                use_conditions: None,
             },
         ),
         (&dz, Action::Close),

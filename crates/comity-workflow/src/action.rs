@@ -4,8 +4,8 @@ use comity_law::RefusalGround;
 use comity_model::{Jurisdiction, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::ActionTag;
 use crate::fields::Problems;
+use crate::{ActionTag, UseConditions};
 
 /// An action on a request, as stored and sent: `{"action": "refuse", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +37,8 @@ pub enum Action {
         traffic_data: String,
         next_state: Option<Jurisdiction>,
         next_provider: Option<String>,
+        /// Conditions on the use of what is disclosed; the owner is the disclosing node.
+        use_conditions: Option<UseConditions>,
     },
     Accept {
         conditions: Vec<String>,
@@ -58,9 +60,13 @@ pub enum Action {
     Resume,
     ReturnPartial {
         summary: String,
+        /// Conditions on the use of the results (Budapest Art. 28); the owner is the answering
+        /// node.
+        use_conditions: Option<UseConditions>,
     },
     ReturnResults {
         summary: String,
+        use_conditions: Option<UseConditions>,
     },
     Close,
     Refuse {
@@ -168,6 +174,16 @@ impl Action {
         }
     }
 
+    /// The use conditions the action attaches to what it hands over, if any.
+    pub fn use_conditions(&self) -> Option<&UseConditions> {
+        match self {
+            Action::Disclose { use_conditions, .. }
+            | Action::ReturnPartial { use_conditions, .. }
+            | Action::ReturnResults { use_conditions, .. } => use_conditions.as_ref(),
+            _ => None,
+        }
+    }
+
     /// Checks the action's own fields (what the kind and state allow is the machine's job).
     pub(crate) fn check(&self, p: &mut Problems) {
         match self {
@@ -181,10 +197,14 @@ impl Action {
             Action::Disclose {
                 traffic_data,
                 next_provider,
+                use_conditions,
                 ..
             } => {
                 p.text("traffic_data", traffic_data, 20_000);
                 p.optional_text("next_provider", next_provider, 500);
+                if let Some(c) = use_conditions {
+                    p.nested("use_conditions", |p| c.check(p));
+                }
             }
             Action::Accept { conditions } | Action::Grant { conditions } => {
                 for (i, c) in conditions.iter().enumerate() {
@@ -192,9 +212,20 @@ impl Action {
                 }
             }
             Action::Consult { proposal } => p.text("proposal", proposal, 5_000),
-            Action::ReturnPartial { summary }
-            | Action::ReturnResults { summary }
-            | Action::Update { summary } => p.text("summary", summary, 20_000),
+            Action::ReturnPartial {
+                summary,
+                use_conditions,
+            }
+            | Action::ReturnResults {
+                summary,
+                use_conditions,
+            } => {
+                p.text("summary", summary, 20_000);
+                if let Some(c) = use_conditions {
+                    p.nested("use_conditions", |p| c.check(p));
+                }
+            }
+            Action::Update { summary } => p.text("summary", summary, 20_000),
             Action::Refuse {
                 grounds, reasons, ..
             } => {

@@ -6,7 +6,7 @@ use comity_model::{Jurisdiction, MessageId, NodeId, PreservationRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::fields::Problems;
-use crate::{AssistanceMeasure, Colour, Kind, UseConditions, WorkflowError};
+use crate::{AssistanceMeasure, Colour, Kind, WorkflowError};
 
 /// Art. 29.7: preservation lasts "a period not less than sixty days".
 pub use comity_model::MIN_PRESERVATION_DAYS;
@@ -104,7 +104,8 @@ pub struct LetterRogatory {
     pub attendance_requested: bool,
 }
 
-/// Information sent without request (Budapest Art. 26), with the conditions of its use.
+/// Information sent without request (Budapest Art. 26). The conditions the receiver must accept
+/// or decline (Art. 26.2) are the request's `conditions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpontaneousInformation {
@@ -112,8 +113,6 @@ pub struct SpontaneousInformation {
     pub offences: Vec<String>,
     /// What the receiver is told before accepting the conditions.
     pub summary: String,
-    /// Conditions the receiver must accept or decline (Art. 26.2).
-    pub conditions: UseConditions,
 }
 
 /// What an extradition is for.
@@ -357,7 +356,6 @@ impl Body {
                 p.text("providing_authority", &b.providing_authority, 300);
                 p.offences("offences", &b.offences, "Budapest Art. 26.1");
                 p.text("summary", &b.summary, 5_000);
-                p.nested("conditions", |p| b.conditions.check(p));
             }
             Body::Extradition(b) => {
                 b.case.check(p);

@@ -116,6 +116,9 @@ pub struct Request {
     pub due: Option<Due>,
     pub links: Vec<Link>,
     pub history: Vec<Event>,
+    /// The conditions the requested side attached to what it handed over (the latest ones);
+    /// consents to forward the results are recorded here.
+    pub answer_conditions: Option<UseConditions>,
 }
 
 impl Request {
@@ -208,6 +211,7 @@ impl Request {
             due: due.clone(),
             links,
             history: vec![event],
+            answer_conditions: None,
         };
         let t = Transition {
             request: request.id,
@@ -340,6 +344,17 @@ impl Request {
         }
         let mut p = Problems::new("action");
         action.check(&mut p);
+        if let Some(c) = action.use_conditions()
+            && c.owner != actor.node
+        {
+            p.add(
+                "use_conditions.owner",
+                format!(
+                    "must be the node handing the information over, {}",
+                    actor.node
+                ),
+            );
+        }
         let at = self.check_for_kind(&action, now, &mut p);
         p.finish()?;
 
@@ -369,6 +384,9 @@ impl Request {
                 push_link(&mut self.links, Rel::FollowedBy, *extradition)
             }
             _ => {}
+        }
+        if let Some(c) = action.use_conditions() {
+            self.answer_conditions = Some(c.clone());
         }
         let from = self.state;
         self.state = to;

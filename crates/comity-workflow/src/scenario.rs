@@ -308,6 +308,7 @@ pub fn scenario(
             traffic_data: "Sessions came from an address of a Moroccan provider".to_owned(),
             next_state: Some(state("MA")),
             next_provider: Some("Moroccan access provider".to_owned()),
+            use_conditions: None,
         },
         "the path continues in Morocco",
     )?;
@@ -415,6 +416,7 @@ pub fn scenario(
         Role::CentralAuthority,
         Action::ReturnResults {
             summary: "Logs and two disk images, SHA-256 listed".to_owned(),
+            use_conditions: Some(UseConditions::case_only(node(fr), "DZ-2026-0042")),
         },
         "evidence returned",
     )?;

@@ -22,6 +22,7 @@ fn action(i: usize) -> Action {
             traffic_data: "d".into(),
             next_state: Some("MA".parse().unwrap()),
             next_provider: None,
+            use_conditions: None,
         },
         Action::Accept { conditions: vec![] },
         Action::Consult {
@@ -37,9 +38,11 @@ fn action(i: usize) -> Action {
         Action::Resume,
         Action::ReturnPartial {
             summary: "s".into(),
+            use_conditions: None,
         },
         Action::ReturnResults {
             summary: "s".into(),
+            use_conditions: None,
         },
         Action::Close,
         Action::Refuse {

@@ -65,4 +65,15 @@ fn the_cross_border_case_runs_to_the_end() {
         );
     }
     serde_json::to_string(&tl).unwrap();
+
+    let mla = tl
+        .requests
+        .iter()
+        .find(|r| r.kind == Kind::MutualAssistance)
+        .unwrap();
+    let evidence = mla.answer_conditions.as_ref().unwrap();
+    let err = evidence
+        .may_forward(&Destination::Node(node("es-moj")), &evidence.purposes[0])
+        .unwrap_err();
+    assert_eq!(err.code(), "workflow.consent_required");
 }

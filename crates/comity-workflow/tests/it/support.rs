@@ -105,7 +105,6 @@ pub fn body(kind: Kind, broadcast: bool) -> Body {
             providing_authority: "OCLCTIC".into(),
             offences: vec!["computer_fraud".into()],
             summary: "a botnet targets your banks".into(),
-            conditions: conditions(),
         }),
         Kind::Extradition => Body::Extradition(Extradition {
             case: case(),

@@ -174,6 +174,7 @@ fn links_and_follow_ups() {
                 traffic_data: "via MA".into(),
                 next_state: Some("MA".parse().unwrap()),
                 next_provider: None,
+                use_conditions: None,
             },
             t(1),
         )
@@ -230,4 +231,43 @@ fn shipped_rules_cover_every_state() {
         err.to_string().contains("notice published: no rule"),
         "{err}"
     );
+}
+
+#[test]
+fn answers_carry_their_owner_s_conditions() {
+    let rules = rules();
+    let mut r = open(Kind::CriminalRecord, false);
+    let fr = actor(REQUESTED, Role::CentralAuthority);
+    let wrong_owner = UseConditions::case_only(node(REQUESTING), "DZ-1");
+    let e = r
+        .apply(
+            &rules,
+            &fr,
+            Action::ReturnResults {
+                summary: "extract".into(),
+                use_conditions: Some(wrong_owner),
+            },
+            t(1),
+        )
+        .unwrap_err();
+    assert_eq!(e.problems()[0].field, "action.use_conditions.owner");
+    let theirs = UseConditions::case_only(node(REQUESTED), "DZ-1");
+    r.apply(
+        &rules,
+        &fr,
+        Action::ReturnResults {
+            summary: "extract".into(),
+            use_conditions: Some(theirs.clone()),
+        },
+        t(1),
+    )
+    .unwrap();
+    assert_eq!(r.answer_conditions, Some(theirs));
+}
+
+#[test]
+fn conviction_notices_are_due_yearly() {
+    let due = rules().next_conviction_notice(t(0));
+    assert_eq!(due.at, t(365 * 24));
+    assert_eq!(due.article, "ETS 30 Art. 22");
 }
