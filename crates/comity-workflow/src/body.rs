@@ -244,6 +244,9 @@ pub struct JurisdictionConsultation {
     /// The forum the requesting state proposes.
     pub proposed_forum: Jurisdiction,
     pub grounds: String,
+    /// What calls for the consultation, as the law engine cites it (Budapest Art. 22.5 where it
+    /// binds both states), or comity where nothing does.
+    pub basis: String,
 }
 
 /// The body of a request, tagged by kind: `{"kind": "preservation", "body": {...}}`.
@@ -453,6 +456,7 @@ impl Body {
                     p.add("proposed_forum", "must be one of the claimants");
                 }
                 p.text("grounds", &b.grounds, 10_000);
+                p.text("basis", &b.basis, 500);
             }
         }
     }

@@ -411,11 +411,13 @@ impl Request {
 
     /// An article of the state machine, marked `(model)` when the pre-flight found that its
     /// instrument does not bind the two states: the procedure is followed as a model and the
-    /// binding basis is the one the pre-flight record names. A prosecution in lieu cites the
-    /// duty its body records instead.
+    /// binding basis is the one the pre-flight record names. A prosecution in lieu and a
+    /// jurisdiction consultation, which have no pre-flight, cite what their body records.
     fn cite(&self, article: &str) -> String {
-        if let Body::ProsecutionInLieu(b) = &self.body {
-            return b.duty.clone();
+        match &self.body {
+            Body::ProsecutionInLieu(b) => return b.duty.clone(),
+            Body::JurisdictionConsultation(b) => return b.basis.clone(),
+            _ => {}
         }
         let Some(pf) = &self.preflight else {
             return article.to_owned();
@@ -504,7 +506,8 @@ impl Request {
     }
 
     /// Ends a state whose hard deadline has passed (preservation lapses, provisional arrest
-    /// ends). Returns `None` when nothing is due.
+    /// ends). The event is dated at the deadline, not at `now`, so that both nodes record the
+    /// same history whenever they notice. Returns `None` when nothing is due.
     pub fn expire(&mut self, now: Timestamp) -> Option<Transition> {
         let due = self.due.as_ref()?;
         if !due.hard || now < due.at || self.state.is_terminal() {
@@ -516,11 +519,12 @@ impl Request {
             State::Expired
         };
         let articles = vec![due.article.clone()];
+        let at = due.at;
         let from = self.state;
         self.state = to;
         self.due = None;
         self.history.push(Event {
-            at: now,
+            at,
             actor: None,
             action: None,
             from: Some(from),

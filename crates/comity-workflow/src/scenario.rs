@@ -3,6 +3,7 @@
 //! Spain and also wanted by France. `comity demo` prints its timeline.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use comity_law::{Channel, LawPacks, Question};
 use comity_model::{Jurisdiction, MessageId, NodeId, PreservationRequest, Role, Timestamp};
@@ -26,6 +27,24 @@ pub struct TimelineEntry {
     pub to: crate::State,
     pub articles: Vec<String>,
     pub note: String,
+}
+
+impl fmt::Display for TimelineEntry {
+    /// One line: time, kind, actor, action, new state, articles, note.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}  {:<25} {:<30} {:<22} -> {:<25}",
+            self.at, self.kind, self.actor, self.action, self.to
+        )?;
+        if !self.articles.is_empty() {
+            write!(f, " [{}]", self.articles.join("; "))?;
+        }
+        if !self.note.is_empty() {
+            write!(f, " {}", self.note)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -455,6 +474,27 @@ pub fn scenario(
         .iter()
         .filter_map(|c| c.state.as_str().parse().ok())
         .collect();
+    let pair = [
+        comity_law::State::parse("DZ"),
+        comity_law::State::parse("FR"),
+    ];
+    let binding = j.consultation.iter().find(|c| {
+        pair.iter()
+            .all(|p| p.is_some_and(|p| c.states.contains(&p)))
+    });
+    let basis = binding.map_or_else(
+        || "comity (no instrument binding DZ and FR calls for consultation)".to_owned(),
+        |c| crate::cite_text(&c.cite),
+    );
+    let claim_note = format!(
+        "the engine finds {} states competent ({}); consultation: {basis}",
+        j.claims.len(),
+        j.claims
+            .iter()
+            .map(|c| c.state.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let draft = Draft {
         id: s.id(),
         requesting: node(dz),
@@ -468,21 +508,13 @@ pub fn scenario(
             },
             proposed_forum: state("DZ"),
             grounds: "The acts were committed in Algeria and the victims are Algerian".to_owned(),
+            basis,
         }),
         content: BTreeMap::new(),
         conditions: dz_conditions.clone(),
         preflight: None,
         links: Vec::new(),
     };
-    let claim_note = format!(
-        "the engine finds {} states competent{}",
-        j.claims.len(),
-        if j.must_consult {
-            "; consultation is a duty"
-        } else {
-            ""
-        }
-    );
     let mut consult = s.open(draft, dz, &claim_note)?;
     s.later(24 * 6);
     s.act(

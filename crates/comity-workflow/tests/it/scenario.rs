@@ -8,16 +8,7 @@ fn the_cross_border_case_runs_to_the_end() {
     let packs = LawPacks::shipped().unwrap();
     let tl = scenario(&packs, &rules(), t(0)).unwrap();
     for e in &tl.entries {
-        println!(
-            "{} {:<24} {:<22} {:<18} -> {:<26} [{}] {}",
-            e.at,
-            e.kind,
-            e.actor,
-            e.action,
-            e.to,
-            e.articles.join(", "),
-            e.note
-        );
+        println!("{e}");
     }
     let steps: Vec<(Kind, &str, State)> = tl
         .entries

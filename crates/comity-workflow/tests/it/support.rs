@@ -167,6 +167,7 @@ pub fn body(kind: Kind, broadcast: bool) -> Body {
                 claimants: vec!["DZ".parse().unwrap(), "FR".parse().unwrap()],
                 proposed_forum: "DZ".parse().unwrap(),
                 grounds: "acts in Algeria".into(),
+                basis: "Budapest Art. 22.5".into(),
             })
         }
     }

@@ -80,8 +80,13 @@ fn expiry_ends_hard_deadlines_only() {
     )
     .unwrap();
     assert!(r.expire(t(100)).is_none());
-    let tr = r.expire(t(1 + 90 * 24)).unwrap();
+    let tr = r.expire(t(5 + 90 * 24)).unwrap();
     assert_eq!(tr.to, State::Expired);
+    assert_eq!(
+        r.history.last().unwrap().at,
+        t(1 + 90 * 24),
+        "dated at the deadline"
+    );
     let err = r
         .apply(
             &rules,
