@@ -59,6 +59,10 @@ pub enum WorkflowError {
     },
     #[error("{reason}")]
     BadLink { reason: String },
+    #[error("the stored request cannot be read: {reason}")]
+    Unreadable { reason: String },
+    #[error("request format version {found} is not supported: this node reads version {supported}")]
+    UnsupportedVersion { found: u32, supported: u32 },
     #[error("the law engine could not answer: {message}")]
     LawQuestion { code: &'static str, message: String },
     #[error("deadline rules: {reason}")]
@@ -78,6 +82,8 @@ impl WorkflowError {
             Self::ConsentRequired { .. } => "workflow.consent_required",
             Self::PurposeNotAllowed { .. } => "workflow.purpose_not_allowed",
             Self::BadLink { .. } => "workflow.bad_link",
+            Self::Unreadable { .. } => "workflow.unreadable",
+            Self::UnsupportedVersion { .. } => "workflow.unsupported_version",
             Self::LawQuestion { .. } => "workflow.law_question",
             Self::BadRules { .. } => "workflow.bad_rules",
         }

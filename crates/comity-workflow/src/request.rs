@@ -122,6 +122,25 @@ pub struct Request {
 }
 
 impl Request {
+    /// Reads a stored request, refusing a format version this crate does not know.
+    pub fn from_json(text: &str) -> Result<Request, WorkflowError> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: u32,
+        }
+        let unreadable = |e: serde_json::Error| WorkflowError::Unreadable {
+            reason: e.to_string(),
+        };
+        let Version { v } = serde_json::from_str(text).map_err(unreadable)?;
+        if v != REQUEST_VERSION {
+            return Err(WorkflowError::UnsupportedVersion {
+                found: v,
+                supported: REQUEST_VERSION,
+            });
+        }
+        serde_json::from_str(text).map_err(unreadable)
+    }
+
     /// Opens (sends) a request: checks every field, the content the instruments require and the
     /// pre-flight clearance, then enters `sent` with its due time.
     pub fn open(

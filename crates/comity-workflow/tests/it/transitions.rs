@@ -208,9 +208,17 @@ fn every_kind_round_trips_as_json() {
     for &kind in Kind::ALL {
         let r = open(kind, false);
         let text = serde_json::to_string(&r).unwrap();
-        let back: Request = serde_json::from_str(&text).unwrap();
-        assert_eq!(back, r, "{kind}");
+        assert_eq!(Request::from_json(&text).unwrap(), r, "{kind}");
     }
+    let r = open(Kind::Notice, true);
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["v"] = 2.into();
+    let e = Request::from_json(&v.to_string()).unwrap_err();
+    assert_eq!(e.code(), "workflow.unsupported_version");
+    assert_eq!(
+        Request::from_json("{\"v\": 1}").unwrap_err().code(),
+        "workflow.unreadable"
+    );
 }
 
 #[test]
