@@ -12,6 +12,7 @@ const PURE: &[&str] = &[
     "comity-seal",
     "comity-ledger",
     "comity-pdq",
+    "comity-workflow",
 ];
 const IO_CRATES: &[&str] = &[
     "tokio",
