@@ -143,7 +143,8 @@ impl Vault {
             std::fs::create_dir_all(d)
                 .map_err(|e| EvidenceError::Storage(format!("{}: {e}", d.display())))?;
         }
-        let store = LocalFileSystem::new_with_prefix(&objects)?;
+        // fsync before publishing: a blob that is listed must survive a power cut.
+        let store = LocalFileSystem::new_with_prefix(&objects)?.with_fsync(true);
         Ok(Self::new(Arc::new(store), wrap, staging))
     }
 
