@@ -16,6 +16,8 @@ pub mod package;
 pub mod vault;
 pub mod verify;
 
+pub use object_store;
+
 pub use blob::{BlobKey, ChunkLayout, WrapKey};
 pub use conditions::{Consent, Operation, UseCondition, UseConditions};
 pub use custody::{Acquisition, Action, CustodyEvent, SignedEvent, Timeline};
