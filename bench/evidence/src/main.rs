@@ -284,6 +284,7 @@ fn package(work: &Path, input: &Path, sha: Sha256Digest, size: u64) -> PathBuf {
             consents: vec![],
         }],
         descriptors: vec![desc],
+        trust_list: None,
     };
     let dir = work.join("package");
     write_dir(&pkg, &dir, s.signing_key()).unwrap();

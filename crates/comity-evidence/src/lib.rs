@@ -25,4 +25,4 @@ pub use digest::Sha256Digest;
 pub use error::{EvidenceError, Result};
 pub use package::{Package, PackageItem, write_dir, write_zip};
 pub use vault::{Assembler, BlobInfo, TransferOffer, Vault};
-pub use verify::{Check, Report, verify_package};
+pub use verify::{Check, Report, VerifyOptions, verify_package, verify_package_with};

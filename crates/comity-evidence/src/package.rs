@@ -10,6 +10,7 @@
 //! events/<sha256>/<seq>.json     signed custody events (canonical JSON)
 //! proofs/<sha256>/<seq>.json     comity-ledger-proof/v1 inclusion proof of each event's entry
 //! descriptors/<node>.json        signed descriptors (canonical JSON)
+//! trust-list.json                the federation's signed trust list (optional)
 //! ```
 
 use std::fs::File;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use comity_model::{NodeId, Timestamp};
-use comity_seal::{PublicKey, SignedDescriptor};
+use comity_seal::{PublicKey, SignedDescriptor, SignedTrustList};
 use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -33,6 +34,7 @@ use crate::manifest::{self, ManifestItem, ManifestNode};
 pub const PACKAGE_FORMAT: &str = "comity-evidence-package/v1";
 pub const INDEX_PATH: &str = "comity-package.json";
 pub const MANIFEST_PATH: &str = "manifest.jsonld";
+pub const TRUST_LIST_PATH: &str = "trust-list.json";
 /// Domain-separation context of the index signature.
 pub const INDEX_CONTEXT: &str = "comity/v1/evidence-package";
 
@@ -64,6 +66,9 @@ pub struct Package {
     pub items: Vec<PackageItem>,
     /// Signed descriptors of every node that appears in an event, exporter included.
     pub descriptors: Vec<SignedDescriptor>,
+    /// The federation's trust list, so a verifier holding the federation root key can check
+    /// that the descriptors are the members' real keys.
+    pub trust_list: Option<SignedTrustList>,
 }
 
 /// A file of the package and its digest.
@@ -96,6 +101,7 @@ pub struct Index {
     pub manifest: FileRef,
     pub items: Vec<IndexItem>,
     pub descriptors: Vec<FileRef>,
+    pub trust_list: Option<FileRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +131,7 @@ impl Index {
             out.extend(&it.proofs);
         }
         out.extend(&self.descriptors);
+        out.extend(&self.trust_list);
         out
     }
 }
@@ -323,6 +330,10 @@ fn write_into(pkg: &Package, sink: &mut dyn Sink, key: &SigningKey) -> Result<Si
         let path = format!("descriptors/{}.json", d.descriptor.node);
         descriptors.push(sink.put(&path, &mut d.to_json().as_slice())?);
     }
+    let trust_list = match &pkg.trust_list {
+        Some(t) => Some(sink.put(TRUST_LIST_PATH, &mut t.to_json().as_slice())?),
+        None => None,
+    };
     let mut index = Index {
         format: PACKAGE_FORMAT.to_owned(),
         exporter: pkg.exporter.clone(),
@@ -335,6 +346,7 @@ fn write_into(pkg: &Package, sink: &mut dyn Sink, key: &SigningKey) -> Result<Si
         },
         items,
         descriptors,
+        trust_list,
     };
     let events: Vec<Vec<SignedEvent>> = pkg.items.iter().map(|i| i.events.clone()).collect();
     let m = manifest_bytes(&index, &events, &pkg.descriptors);

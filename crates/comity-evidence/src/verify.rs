@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use comity_ledger::names;
 use comity_ledger::{NoteVerifier, ProofBundle};
 use comity_model::NodeId;
-use comity_seal::{SignedDescriptor, key_id};
+use comity_seal::{PublicKey, SignedDescriptor, SignedTrustList, Trust, key_id};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -203,13 +203,27 @@ impl Checks {
     }
 }
 
+/// What the verifier brings from outside the package.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The federation root key, obtained from the federation (not from the package). With it,
+    /// every descriptor must be confirmed by the package's trust list signed by that root.
+    pub federation_root: Option<PublicKey>,
+}
+
+/// [`verify_package_with`] without a federation root: descriptors are checked for themselves
+/// and their key ids are reported for comparison.
+pub fn verify_package(path: &Path) -> Report {
+    verify_package_with(path, &VerifyOptions::default())
+}
+
 /// Verifies a package directory or zip file, offline. Never stops at the first failure: every
 /// check that can still be made is made, so the report is complete.
-pub fn verify_package(path: &Path) -> Report {
+pub fn verify_package_with(path: &Path, options: &VerifyOptions) -> Report {
     let mut checks = Checks(Vec::new());
     let name = path.display().to_string();
     match open_source(path) {
-        Ok(mut src) => verify_source(src.as_mut(), &mut checks),
+        Ok(mut src) => verify_source(src.as_mut(), &mut checks, options),
         Err(e) => {
             checks.add("package", "readable", Err(e.to_string()));
         }
@@ -222,7 +236,7 @@ pub fn verify_package(path: &Path) -> Report {
     }
 }
 
-fn verify_source(src: &mut dyn Source, checks: &mut Checks) {
+fn verify_source(src: &mut dyn Source, checks: &mut Checks, options: &VerifyOptions) {
     let index = match read_small(src, INDEX_PATH).and_then(|b| parse_index(&b)) {
         Ok(i) => i,
         Err(e) => {
@@ -290,6 +304,7 @@ fn verify_source(src: &mut dyn Source, checks: &mut Checks) {
             }
         }
     }
+    federation_checks(src, checks, options, idx, &descriptors);
     let key_of = |n: &NodeId| descriptors.get(n).map(|d| d.descriptor.signing_key);
 
     // Index signature by the exporter.
@@ -361,6 +376,73 @@ fn verify_source(src: &mut dyn Source, checks: &mut Checks) {
         Err(e) => Err(e.to_string()),
     };
     checks.add(&idx.manifest.path, "manifest", outcome);
+}
+
+/// With a federation root: the trust list verifies under it and lists each node with the
+/// descriptor the package carries (or a key it names as retired for that node).
+fn federation_checks(
+    src: &mut dyn Source,
+    checks: &mut Checks,
+    options: &VerifyOptions,
+    idx: &crate::package::Index,
+    descriptors: &BTreeMap<NodeId, SignedDescriptor>,
+) {
+    let Some(root) = &options.federation_root else {
+        checks.add(
+            "package",
+            "federation trust",
+            Ok("not checked: no federation root key was given; compare the key ids above with the federation's".into()),
+        );
+        return;
+    };
+    let trust = match &idx.trust_list {
+        None => Err("the package holds no trust list".to_owned()),
+        Some(f) => read_small(src, &f.path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| SignedTrustList::from_json(&b).map_err(|e| e.to_string()))
+            .and_then(|t| {
+                Trust::from_verified(&t, root).map_err(|e| format!("[{}] {e}", e.code()))
+            }),
+    };
+    let trust = match trust {
+        Ok(t) => {
+            checks.add(
+                "package",
+                "federation trust",
+                Ok(format!(
+                    "trust list {} serial {} signed by the given root {}",
+                    t.federation(),
+                    t.serial(),
+                    key_id(root)
+                )),
+            );
+            t
+        }
+        Err(e) => {
+            checks.add("package", "federation trust", Err(e));
+            return;
+        }
+    };
+    for (node, d) in descriptors {
+        let key = d.descriptor.signing_key;
+        // Events may predate a rotation: any key the list names for the node counts, current
+        // or retired (the earliest instant makes every retired key eligible).
+        let known = trust
+            .signing_keys_at(node, comity_model::Timestamp::from_unix_ms(i64::MIN))
+            .contains(&key);
+        let outcome = if known {
+            Ok(format!(
+                "{node}'s key {} is a member key in the trust list",
+                key_id(&key)
+            ))
+        } else {
+            Err(format!(
+                "{node}'s key {} is not in the federation's trust list",
+                key_id(&key)
+            ))
+        };
+        checks.add(&format!("node {node}"), "member of the federation", outcome);
+    }
 }
 
 fn parse_index(bytes: &[u8]) -> Result<SignedIndex> {

@@ -224,5 +224,53 @@ fn clone(p: &comity_evidence::Package) -> comity_evidence::Package {
             })
             .collect(),
         descriptors: p.descriptors.clone(),
+        trust_list: p.trust_list.clone(),
     }
+}
+
+#[test]
+fn with_the_federation_root_descriptors_must_be_members() {
+    use comity_evidence::{VerifyOptions, verify_package_with};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut pkg, s) = package(tmp.path(), CONTENT);
+    let (list, root) = crate::support::trust_list(&[&s.dz, &s.fr]);
+    pkg.trust_list = Some(list);
+    let dir = tmp.path().join("pkg");
+    write_dir(&pkg, &dir, s.fr.secrets.signing_key()).unwrap();
+    let good = VerifyOptions {
+        federation_root: Some(root.public()),
+    };
+    let r = verify_package_with(&dir, &good);
+    assert!(r.verified, "{}", r.to_text());
+    assert_eq!(
+        r.checks
+            .iter()
+            .filter(|c| c.check == "member of the federation")
+            .count(),
+        2
+    );
+
+    // Another root: the list is refused.
+    let other = comity_seal::FederationRoot::generate(&mut crate::support::rng());
+    let r = verify_package_with(
+        &dir,
+        &VerifyOptions {
+            federation_root: Some(other.public()),
+        },
+    );
+    assert_fails(&r, "package", "federation trust");
+
+    // A list that does not name fr-ocl: its descriptor is not trusted.
+    let (list, root) = crate::support::trust_list(&[&s.dz]);
+    pkg.trust_list = Some(list);
+    let dir = tmp.path().join("pkg2");
+    write_dir(&pkg, &dir, s.fr.secrets.signing_key()).unwrap();
+    let r = verify_package_with(
+        &dir,
+        &VerifyOptions {
+            federation_root: Some(root.public()),
+        },
+    );
+    assert_fails(&r, "node fr-ocl", "member of the federation");
 }

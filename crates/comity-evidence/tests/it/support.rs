@@ -9,7 +9,9 @@ use comity_evidence::{Sha256Digest, WrapKey};
 use comity_ledger::{MemoryLog, ProofBundle, names};
 use comity_model::{NodeId, Timestamp};
 use comity_seal::rand_core::UnwrapErr;
-use comity_seal::{Descriptor, NodeSecrets, SignedDescriptor};
+use comity_seal::{
+    Descriptor, FederationRoot, NodeSecrets, SignedDescriptor, SignedTrustList, TrustList,
+};
 
 pub fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
@@ -170,6 +172,19 @@ pub fn story(sha: Sha256Digest) -> Story {
     }
 }
 
+/// A federation root and a trust list naming `members`.
+pub fn trust_list(members: &[&Node]) -> (SignedTrustList, FederationRoot) {
+    let root = FederationRoot::generate(&mut rng());
+    let list = TrustList {
+        federation: "test-federation".into(),
+        serial: 1,
+        issued_at: ts(0),
+        members: members.iter().map(|n| n.descriptor.clone()).collect(),
+        retired_keys: vec![],
+    };
+    (SignedTrustList::sign(list, &root), root)
+}
+
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, bytes).unwrap();
@@ -194,6 +209,7 @@ pub fn package(tmp: &Path, content: &[u8]) -> (Package, Story) {
             consents: vec![],
         }],
         descriptors: vec![s.dz.descriptor.clone(), s.fr.descriptor.clone()],
+        trust_list: Some(trust_list(&[&s.dz, &s.fr]).0),
     };
     (pkg, s)
 }
