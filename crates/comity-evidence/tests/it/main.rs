@@ -6,3 +6,4 @@ mod props;
 mod support;
 mod transfer;
 mod vault;
+mod vectors;
