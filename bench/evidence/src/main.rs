@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use comity_evidence::custody::{Acquisition, Action, CustodyEvent};
-use comity_evidence::package::{Package, PackageItem, write_dir};
+use comity_evidence::package::{Package, PackageItem, file_content, write_dir};
 use comity_evidence::{Sha256Digest, Vault, WrapKey, verify_package};
 use comity_ledger::{MemoryLog, ProofBundle, names};
 use comity_model::Timestamp;
@@ -278,7 +278,7 @@ fn package(work: &Path, input: &Path, sha: Sha256Digest, size: u64) -> PathBuf {
             name: "input.bin".into(),
             sha256: sha,
             size,
-            content: input.to_owned(),
+            content: file_content(input.to_owned()),
             events,
             proofs,
             consents: vec![],

@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -38,15 +39,24 @@ pub const TRUST_LIST_PATH: &str = "trust-list.json";
 /// Domain-separation context of the index signature.
 pub const INDEX_CONTEXT: &str = "comity/v1/evidence-package";
 
+/// Where an item's plaintext comes from; called once per write.
+pub type ContentSource = Arc<dyn Fn() -> std::io::Result<Box<dyn Read>> + Send + Sync>;
+
+/// Content read from a plaintext file.
+pub fn file_content(path: PathBuf) -> ContentSource {
+    Arc::new(move || Ok(Box::new(File::open(&path)?) as Box<dyn Read>))
+}
+
 /// One item of a package as the exporter assembles it.
-#[derive(Debug)]
 pub struct PackageItem {
     /// Original file name (shown to the court; sanitised in the package path).
     pub name: String,
     pub sha256: Sha256Digest,
     pub size: u64,
-    /// The plaintext (e.g. written out of the vault with `Vault::copy_to`).
-    pub content: PathBuf,
+    /// The plaintext: [`file_content`], or straight from the vault with
+    /// `Vault::blocking_reader` (the writers are synchronous; run them on a blocking thread).
+    /// Whatever it yields is hashed as it is written and must match `sha256`.
+    pub content: ContentSource,
     /// The item's custody events, in order.
     pub events: Vec<SignedEvent>,
     /// For each event, its inclusion proof (`comity-ledger-proof/v1` JSON) in the acting node's
@@ -54,6 +64,18 @@ pub struct PackageItem {
     pub proofs: Vec<Vec<u8>>,
     /// Consents of the providing node that allow this export.
     pub consents: Vec<SignedConsent>,
+}
+
+impl std::fmt::Debug for PackageItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PackageItem({}, {}, {} events)",
+            self.name,
+            self.sha256,
+            self.events.len()
+        )
+    }
 }
 
 /// Everything the exporter puts in a package.
@@ -297,7 +319,7 @@ fn write_into(pkg: &Package, sink: &mut dyn Sink, key: &SigningKey) -> Result<Si
             )));
         }
         let path = file_path(exhibit, &it.name);
-        let mut f = File::open(&it.content).map_err(pio(&it.name))?;
+        let mut f = (it.content)().map_err(pio(&it.name))?;
         let file = sink.put(&path, &mut f)?;
         if file.sha256 != it.sha256 {
             return Err(EvidenceError::DigestMismatch {

@@ -520,6 +520,91 @@ impl Vault {
     }
 }
 
+/// A blob's plaintext as a synchronous reader, chunk by chunk, for the synchronous package
+/// writers. Use it on a blocking thread (`spawn_blocking`), never on a runtime thread: each chunk
+/// is fetched with `handle.block_on`. The digest is checked after the last chunk; a mismatch is an
+/// error instead of the end of the stream.
+pub struct BlobReader {
+    vault: Arc<Vault>,
+    sha: Sha256Digest,
+    handle: tokio::runtime::Handle,
+    chunks: Option<u64>,
+    next: u64,
+    buf: Vec<u8>,
+    pos: usize,
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BlobReader({}, chunk {})", self.sha, self.next)
+    }
+}
+
+impl Vault {
+    pub fn blocking_reader(
+        self: &Arc<Self>,
+        sha: Sha256Digest,
+        handle: tokio::runtime::Handle,
+    ) -> BlobReader {
+        BlobReader {
+            vault: Arc::clone(self),
+            sha,
+            handle,
+            chunks: None,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+            hasher: Sha256::new(),
+        }
+    }
+}
+
+impl std::io::Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let fail = |e: EvidenceError| std::io::Error::other(e.to_string());
+        while self.pos == self.buf.len() {
+            let chunks = match self.chunks {
+                Some(n) => n,
+                None => {
+                    let n = self
+                        .handle
+                        .block_on(self.vault.info(&self.sha))
+                        .map_err(fail)?
+                        .chunks;
+                    *self.chunks.insert(n)
+                }
+            };
+            if self.next == chunks {
+                let actual = Sha256Digest(std::mem::take(&mut self.hasher).finalize().into());
+                if actual != self.sha {
+                    return Err(fail(EvidenceError::DigestMismatch {
+                        expected: self.sha,
+                        actual,
+                    }));
+                }
+                self.hasher = Sha256::new();
+                self.next += 1;
+                return Ok(0);
+            }
+            if self.next > chunks {
+                return Ok(0);
+            }
+            self.buf = self
+                .handle
+                .block_on(self.vault.read_chunk(&self.sha, self.next))
+                .map_err(fail)?;
+            self.hasher.update(&self.buf);
+            self.pos = 0;
+            self.next += 1;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Receives one blob chunk by chunk, in any order, across restarts.
 ///
 /// Chunks are checked against the offer's chunk digests on arrival (a wrong chunk is refused and

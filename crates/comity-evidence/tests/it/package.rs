@@ -274,3 +274,33 @@ fn with_the_federation_root_descriptors_must_be_members() {
     );
     assert_fails(&r, "node fr-ocl", "member of the federation");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_is_written_straight_from_the_vault() {
+    use std::sync::Arc;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+    let (mut pkg, s) = package(tmp.path(), &content);
+    let vault = Arc::new(
+        comity_evidence::Vault::local(&tmp.path().join("vault"), s.fr.wrap_key())
+            .unwrap()
+            .with_chunk_size(1024)
+            .unwrap(),
+    );
+    let info = vault.ingest(content.as_slice(), |_| {}).await.unwrap();
+    let handle = tokio::runtime::Handle::current();
+    let v = Arc::clone(&vault);
+    pkg.items[0].content = Arc::new(move || {
+        Ok(Box::new(v.blocking_reader(info.sha256, handle.clone())) as Box<dyn std::io::Read>)
+    });
+    let zip = tmp.path().join("pkg.zip");
+    let key = s.fr.secrets.signing_key().clone();
+    let report = tokio::task::spawn_blocking(move || {
+        write_zip(&pkg, &zip, &key).unwrap();
+        verify_package(&zip)
+    })
+    .await
+    .unwrap();
+    assert!(report.verified, "{}", report.to_text());
+}

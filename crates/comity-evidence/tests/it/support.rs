@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use comity_evidence::conditions::{UseCondition, UseConditions};
 use comity_evidence::custody::{Acquisition, Action, CustodyEvent, SignedEvent};
-use comity_evidence::package::{Package, PackageItem};
+use comity_evidence::package::{Package, PackageItem, file_content};
 use comity_evidence::{Sha256Digest, WrapKey};
 use comity_ledger::{MemoryLog, ProofBundle, names};
 use comity_model::{NodeId, Timestamp};
@@ -203,7 +203,7 @@ pub fn package(tmp: &Path, content: &[u8]) -> (Package, Story) {
             name: "mailbox export.mbox".into(),
             sha256: sha,
             size: content.len() as u64,
-            content: write_file(tmp, "content.bin", content),
+            content: file_content(write_file(tmp, "content.bin", content)),
             events: s.events.clone(),
             proofs: s.proofs.clone(),
             consents: vec![],
