@@ -204,3 +204,153 @@ fn layout_is_recovered_from_the_stored_length() {
     assert!(ChunkLayout::from_stored_len(10, 1024).is_err());
     assert!(ChunkLayout::new(1, 10).is_err());
 }
+
+mod full_disk {
+    //! A store that runs out of space after `room` bytes of uploads, as a full disk does.
+
+    use std::ops::Range;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+    use futures_util::FutureExt;
+    use futures_util::stream::BoxStream;
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, UploadPart,
+    };
+
+    #[derive(Debug)]
+    pub struct FullDisk {
+        pub inner: Arc<dyn ObjectStore>,
+        pub room: Arc<AtomicU64>,
+    }
+
+    impl std::fmt::Display for FullDisk {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "FullDisk({})", self.inner)
+        }
+    }
+
+    fn full() -> object_store::Error {
+        object_store::Error::Generic {
+            store: "full-disk",
+            source: "No space left on device (os error 28)".into(),
+        }
+    }
+
+    #[derive(Debug)]
+    struct Upload {
+        inner: Box<dyn MultipartUpload>,
+        room: Arc<AtomicU64>,
+    }
+
+    #[async_trait]
+    impl MultipartUpload for Upload {
+        fn put_part(&mut self, data: PutPayload) -> UploadPart {
+            let n = data.content_length() as u64;
+            let ok = self
+                .room
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |r| r.checked_sub(n))
+                .is_ok();
+            if ok {
+                self.inner.put_part(data)
+            } else {
+                async { Err(full()) }.boxed()
+            }
+        }
+        async fn complete(&mut self) -> object_store::Result<PutResult> {
+            self.inner.complete().await
+        }
+        async fn abort(&mut self) -> object_store::Result<()> {
+            self.inner.abort().await
+        }
+    }
+
+    #[async_trait]
+    impl ObjectStore for FullDisk {
+        async fn put_opts(
+            &self,
+            l: &Path,
+            p: PutPayload,
+            o: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.inner.put_opts(l, p, o).await
+        }
+        async fn put_multipart_opts(
+            &self,
+            l: &Path,
+            o: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            let inner = self.inner.put_multipart_opts(l, o).await?;
+            Ok(Box::new(Upload {
+                inner,
+                room: Arc::clone(&self.room),
+            }))
+        }
+        async fn get_opts(&self, l: &Path, o: GetOptions) -> object_store::Result<GetResult> {
+            self.inner.get_opts(l, o).await
+        }
+        async fn get_ranges(&self, l: &Path, r: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+            self.inner.get_ranges(l, r).await
+        }
+        fn delete_stream(
+            &self,
+            l: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.inner.delete_stream(l)
+        }
+        fn list(&self, p: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(p)
+        }
+        async fn list_with_delimiter(&self, p: Option<&Path>) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(p).await
+        }
+        async fn copy_opts(&self, f: &Path, t: &Path, o: CopyOptions) -> object_store::Result<()> {
+            self.inner.copy_opts(f, t, o).await
+        }
+        async fn rename_opts(
+            &self,
+            f: &Path,
+            t: &Path,
+            o: RenameOptions,
+        ) -> object_store::Result<()> {
+            self.inner.rename_opts(f, t, o).await
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_during_ingest_leaves_no_blob_and_no_temporary_object() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let objects = tmp.path().join("objects");
+    std::fs::create_dir_all(&objects).unwrap();
+    let local = object_store::local::LocalFileSystem::new_with_prefix(&objects).unwrap();
+    let room = Arc::new(AtomicU64::new(1024 * 1024));
+    let store = full_disk::FullDisk {
+        inner: Arc::new(local),
+        room: Arc::clone(&room),
+    };
+    let vault = Vault::new(
+        Arc::new(store),
+        Node::new("dz-moj", "DZ").wrap_key(),
+        tmp.path().join("staging"),
+    );
+    // The first 8 MiB upload part does not fit in 1 MiB of room.
+    let big = vec![9u8; 9 * 1024 * 1024];
+    let err = vault.ingest(big.as_slice(), |_| {}).await.unwrap_err();
+    assert_eq!(err.code(), "evidence.storage");
+    assert!(err.to_string().contains("No space left"), "{err}");
+    assert!(vault.list().await.unwrap().is_empty());
+    assert!(walk(&objects).is_empty(), "{:?}", walk(&objects));
+
+    // With room again, ingests succeed whole.
+    room.store(u64::MAX, std::sync::atomic::Ordering::SeqCst);
+    let info = vault.ingest(&big[..5000], |_| {}).await.unwrap();
+    assert_eq!(vault.verify(&info.sha256).await.unwrap().size, 5000);
+}
