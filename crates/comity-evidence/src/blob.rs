@@ -184,6 +184,62 @@ pub fn check_chunk_size(c: u32) -> Result<()> {
     Ok(())
 }
 
+/// Writes the wrap key id, a fresh nonce and the wrapped blob key into bytes 19..99.
+fn wrap_key(
+    header: &mut [u8; HEADER_LEN],
+    wrap: &WrapKey,
+    key: &BlobKey,
+    rng: &mut impl CryptoRng,
+) -> Result<()> {
+    header[19..27].copy_from_slice(&wrap.id);
+    rng.fill_bytes(&mut header[27..51]);
+    let kek = XChaCha20Poly1305::new_from_slice(wrap.key.as_ref())
+        .map_err(|_| blob_err("wrap key length".into()))?;
+    let wrapped = kek
+        .encrypt(
+            &XNonce::try_from(&header[27..51]).map_err(|_| blob_err("wrap nonce length".into()))?,
+            Payload {
+                msg: key.0.as_ref(),
+                aad: &header[..WRAP_AAD_LEN],
+            },
+        )
+        .map_err(|_| blob_err("key wrap failed".into()))?;
+    header[51..].copy_from_slice(&wrapped);
+    Ok(())
+}
+
+/// Checks a stored header and recovers its blob key with `wrap`.
+fn unwrap_key(header: &[u8], wrap: &WrapKey) -> Result<([u8; HEADER_LEN], BlobKey)> {
+    let header: [u8; HEADER_LEN] = header
+        .get(..HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(|| blob_err("header is truncated".into()))?;
+    if &header[..8] != MAGIC {
+        return Err(blob_err("not a Comity evidence blob (bad magic)".into()));
+    }
+    check_chunk_size(u32::from_be_bytes([
+        header[8], header[9], header[10], header[11],
+    ]))?;
+    if header[19..27] != wrap.id {
+        return Err(EvidenceError::WrongWrapKey(hex::encode(&header[19..27])));
+    }
+    let kek = XChaCha20Poly1305::new_from_slice(wrap.key.as_ref())
+        .map_err(|_| blob_err("wrap key length".into()))?;
+    let key = kek
+        .decrypt(
+            &XNonce::try_from(&header[27..51]).map_err(|_| blob_err("wrap nonce length".into()))?,
+            Payload {
+                msg: &header[51..],
+                aad: &header[..WRAP_AAD_LEN],
+            },
+        )
+        .map_err(|_| blob_err("wrapped key does not decrypt: header altered".into()))?;
+    let key: [u8; 32] = key
+        .try_into()
+        .map_err(|_| blob_err("wrapped key length".into()))?;
+    Ok((header, BlobKey(Zeroizing::new(key))))
+}
+
 /// An open blob: the parsed header and the chunk cipher.
 pub struct BlobCipher {
     header: [u8; HEADER_LEN],
@@ -205,55 +261,27 @@ impl BlobCipher {
         header[..8].copy_from_slice(MAGIC);
         header[8..12].copy_from_slice(&chunk_size.to_be_bytes());
         rng.fill_bytes(&mut header[12..19]);
-        header[19..27].copy_from_slice(&wrap.id);
-        rng.fill_bytes(&mut header[27..51]);
-        let kek = XChaCha20Poly1305::new_from_slice(wrap.key.as_ref())
-            .map_err(|_| blob_err("wrap key length".into()))?;
-        let wrapped = kek
-            .encrypt(
-                &XNonce::try_from(&header[27..51])
-                    .map_err(|_| blob_err("wrap nonce length".into()))?,
-                Payload {
-                    msg: key.0.as_ref(),
-                    aad: &header[..WRAP_AAD_LEN],
-                },
-            )
-            .map_err(|_| blob_err("key wrap failed".into()))?;
-        header[51..].copy_from_slice(&wrapped);
+        wrap_key(&mut header, wrap, &key, rng)?;
         Self::with_key(header, &key)
     }
 
     /// Opens a stored header with the node's wrap key.
     pub fn open(header: &[u8], wrap: &WrapKey) -> Result<Self> {
-        let header: [u8; HEADER_LEN] = header
-            .get(..HEADER_LEN)
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(|| blob_err("header is truncated".into()))?;
-        if &header[..8] != MAGIC {
-            return Err(blob_err("not a Comity evidence blob (bad magic)".into()));
-        }
-        check_chunk_size(u32::from_be_bytes([
-            header[8], header[9], header[10], header[11],
-        ]))?;
-        if header[19..27] != wrap.id {
-            return Err(EvidenceError::WrongWrapKey(hex::encode(&header[19..27])));
-        }
-        let kek = XChaCha20Poly1305::new_from_slice(wrap.key.as_ref())
-            .map_err(|_| blob_err("wrap key length".into()))?;
-        let key = kek
-            .decrypt(
-                &XNonce::try_from(&header[27..51])
-                    .map_err(|_| blob_err("wrap nonce length".into()))?,
-                Payload {
-                    msg: &header[51..],
-                    aad: &header[..WRAP_AAD_LEN],
-                },
-            )
-            .map_err(|_| blob_err("wrapped key does not decrypt: header altered".into()))?;
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| blob_err("wrapped key length".into()))?;
-        Self::with_key(header, &BlobKey(Zeroizing::new(key)))
+        let (header, key) = unwrap_key(header, wrap)?;
+        Self::with_key(header, &key)
+    }
+
+    /// The same blob's header with its key wrapped under `new` instead (after a key rotation):
+    /// bytes 19..99 change; the chunks stay valid because their associated data is bytes 0..19.
+    pub fn rewrap(
+        header: &[u8],
+        old: &WrapKey,
+        new: &WrapKey,
+        rng: &mut impl CryptoRng,
+    ) -> Result<[u8; HEADER_LEN]> {
+        let (mut header, key) = unwrap_key(header, old)?;
+        wrap_key(&mut header, new, &key, rng)?;
+        Ok(header)
     }
 
     fn with_key(header: [u8; HEADER_LEN], key: &BlobKey) -> Result<Self> {

@@ -469,6 +469,51 @@ impl Vault {
         })
     }
 
+    /// After a signing-key rotation: re-wraps a blob's key from `old` to this vault's wrap key by
+    /// copying the object with a new header (the content is not re-encrypted) and replacing it.
+    pub async fn rewrap(&self, sha: &Sha256Digest, old: &WrapKey) -> Result<()> {
+        let path = blob_path(sha);
+        let meta = match self.store.head(&path).await {
+            Err(object_store::Error::NotFound { .. }) => return Err(EvidenceError::NotFound(*sha)),
+            r => r?,
+        };
+        let header = self.store.get_range(&path, 0..HEADER_LEN as u64).await?;
+        let header =
+            BlobCipher::rewrap(&header, old, &self.wrap, &mut rng()).map_err(|e| named(e, sha))?;
+        let mut tmp_name = [0u8; 16];
+        comity_seal::rand_core::Rng::fill_bytes(&mut rng(), &mut tmp_name);
+        let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
+        let upload = self.store.put_multipart(&tmp).await?;
+        let mut out = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
+        out.write(&header);
+        let copied: Result<()> = async {
+            let mut body = self
+                .store
+                .get_opts(
+                    &path,
+                    object_store::GetOptions {
+                        range: Some((HEADER_LEN as u64..meta.size).into()),
+                        ..Default::default()
+                    },
+                )
+                .await?
+                .into_stream();
+            while let Some(b) = body.next().await {
+                out.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
+                out.put(b?);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = out.abort().await;
+            return Err(e);
+        }
+        out.finish().await?;
+        self.store.rename(&tmp, &path).await?;
+        Ok(())
+    }
+
     /// Destroys a blob (the `destroyed` custody event is the caller's to record).
     pub async fn delete(&self, sha: &Sha256Digest) -> Result<()> {
         match self.store.delete(&blob_path(sha)).await {

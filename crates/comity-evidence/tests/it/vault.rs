@@ -354,3 +354,45 @@ async fn a_full_disk_during_ingest_leaves_no_blob_and_no_temporary_object() {
     let info = vault.ingest(&big[..5000], |_| {}).await.unwrap();
     assert_eq!(vault.verify(&info.sha256).await.unwrap().size, 5000);
 }
+
+#[tokio::test]
+async fn after_a_key_rotation_blobs_are_rewrapped_without_reencryption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let before = Node::new("dz-moj", "DZ");
+    let after = Node::new("dz-moj", "DZ");
+    let old = Vault::local(tmp.path(), before.wrap_key())
+        .unwrap()
+        .with_chunk_size(1024)
+        .unwrap();
+    let bytes = data(4000);
+    let info = old.ingest(bytes.as_slice(), |_| {}).await.unwrap();
+    let path = tmp.path().join("objects/blobs").join(info.sha256.hex());
+    let body = std::fs::read(&path).unwrap()[HEADER_LEN..].to_vec();
+
+    let new = Vault::local(tmp.path(), after.wrap_key()).unwrap();
+    assert_eq!(
+        new.verify(&info.sha256).await.unwrap_err().code(),
+        "evidence.wrong_wrap_key"
+    );
+    assert_eq!(
+        new.rewrap(&info.sha256, &after.wrap_key())
+            .await
+            .unwrap_err()
+            .code(),
+        "evidence.wrong_wrap_key"
+    );
+    new.rewrap(&info.sha256, &before.wrap_key()).await.unwrap();
+    assert_eq!(std::fs::read(&path).unwrap()[HEADER_LEN..], body[..]);
+    let mut out = Vec::new();
+    new.copy_to(&info.sha256, &mut out).await.unwrap();
+    assert_eq!(out, bytes);
+    assert_eq!(
+        old.verify(&info.sha256).await.unwrap_err().code(),
+        "evidence.wrong_wrap_key"
+    );
+    assert!(
+        objects(tmp.path())
+            .iter()
+            .all(|o| o.starts_with("objects/blobs/"))
+    );
+}
