@@ -1,0 +1,292 @@
+//! `cargo run --release -- [SIZE_MIB] [WORK_DIR]`: writes a SIZE_MIB file (default 1024) in
+//! WORK_DIR (default /tmp/comity-evidence-bench), times `openssl dgst -sha256` on it, ingests it
+//! into a local vault in a child process, times a `dd` copy with fsync of the same file (the
+//! storage limit), and the hashing and sealing alone (which reports its peak resident memory), packages it
+//! with two signed custody events and their ledger proofs, and times `verify_package`. Deletes
+//! WORK_DIR at the end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use comity_evidence::custody::{Acquisition, Action, CustodyEvent};
+use comity_evidence::package::{Package, PackageItem, file_content, write_dir};
+use comity_evidence::{Sha256Digest, Vault, WrapKey, verify_package};
+use comity_ledger::{MemoryLog, ProofBundle, names};
+use comity_model::Timestamp;
+use comity_seal::rand_core::UnwrapErr;
+use comity_seal::{Descriptor, NodeSecrets, SignedDescriptor};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("ingest") {
+        ingest_child(Path::new(&args[2]), Path::new(&args[3]));
+        return;
+    }
+    let mib: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1024);
+    let work = PathBuf::from(
+        args.get(2)
+            .cloned()
+            .unwrap_or("/tmp/comity-evidence-bench".into()),
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let input = work.join("input.bin");
+    write_input(&input, mib);
+    let bytes = mib * 1024 * 1024;
+    let mb = bytes as f64 / 1e6;
+
+    // Warm the page cache for both runs alike.
+    let _ = Command::new("cat")
+        .arg(&input)
+        .stdout(std::process::Stdio::null())
+        .status();
+
+    let t = Instant::now();
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let openssl = t.elapsed().as_secs_f64();
+    let openssl_hex = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+
+    let (sha_only, seal_only) = components(&input);
+
+    // The storage limit: copying the file with an fsync at the end, as the vault does.
+    let t = Instant::now();
+    let dd = Command::new("dd")
+        .arg(format!("if={}", input.display()))
+        .arg(format!("of={}", work.join("dd.bin").display()))
+        .args(["bs=8M", "conv=fsync", "status=none"])
+        .status()
+        .unwrap();
+    let copy = t.elapsed().as_secs_f64();
+    assert!(dd.success());
+    std::fs::remove_file(work.join("dd.bin")).unwrap();
+
+    let t = Instant::now();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .arg("ingest")
+        .arg(&input)
+        .arg(work.join("vault"))
+        .output()
+        .unwrap();
+    let ingest = t.elapsed().as_secs_f64();
+    let report = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let mut lines = report.lines();
+    let sha: Sha256Digest = lines.next().unwrap().parse().unwrap();
+    let hwm_kib: u64 = lines.next().unwrap().parse().unwrap();
+    assert_eq!(sha.hex(), openssl_hex, "our digest differs from openssl's");
+
+    let pkg_dir = package(&work, &input, sha, bytes);
+    let t = Instant::now();
+    let r = verify_package(&pkg_dir);
+    let verify = t.elapsed().as_secs_f64();
+    assert!(r.verified, "{}", r.to_text());
+
+    println!("file: {mib} MiB ({bytes} bytes), sha256 {sha}");
+    println!(
+        "openssl dgst -sha256: {openssl:.2} s, {:.0} MB/s",
+        mb / openssl
+    );
+    println!(
+        "ingest (hash + encrypt + store, child process): {ingest:.2} s, {:.0} MB/s, {:.2} of openssl",
+        mb / ingest,
+        openssl / ingest
+    );
+    println!(
+        "dd copy with fsync (storage limit): {copy:.2} s, {:.0} MB/s; ingest is {:.2} of it",
+        mb / copy,
+        copy / ingest
+    );
+    println!(
+        "components on one core, file read from page cache: sha2 SHA-256 {:.0} MB/s, SHA-256 + ChaCha20-Poly1305 sealing {:.0} MB/s",
+        mb / sha_only,
+        mb / seal_only
+    );
+    println!(
+        "ingest peak resident memory (VmHWM): {:.1} MiB",
+        hwm_kib as f64 / 1024.0
+    );
+    println!(
+        "verify_package ({} checks): {verify:.2} s, {:.0} MB/s, {:.2} of openssl",
+        r.checks.len(),
+        mb / verify,
+        openssl / verify
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+/// Seconds for SHA-256 alone and for SHA-256 plus chunk encryption, without storage.
+fn components(input: &Path) -> (f64, f64) {
+    use comity_evidence::blob::BlobCipher;
+    use sha2::Digest;
+    use std::io::Read;
+    let wrap = WrapKey::from_node_secrets(&secrets());
+    let cipher = BlobCipher::create(&wrap, 1 << 20, &mut UnwrapErr(getrandom::SysRng)).unwrap();
+    let run = |seal: bool| {
+        let mut f = std::fs::File::open(input).unwrap();
+        let mut h = sha2::Sha256::new();
+        let mut buf = Vec::with_capacity((1 << 20) + 16);
+        let t = Instant::now();
+        let mut i = 0;
+        loop {
+            buf.clear();
+            let n = (&mut f).take(1 << 20).read_to_end(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            h.update(&buf);
+            if seal {
+                cipher.seal_chunk(i, false, &mut buf).unwrap();
+            }
+            i += 1;
+        }
+        std::hint::black_box(h.finalize());
+        t.elapsed().as_secs_f64()
+    };
+    (run(false), run(true))
+}
+
+/// Pseudo-random bytes (xorshift), so neither side benefits from repeated content.
+fn write_input(path: &Path, mib: u64) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for w in block.chunks_exact_mut(8) {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            w.copy_from_slice(&s.to_le_bytes());
+        }
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+    f.get_ref().sync_all().unwrap();
+}
+
+fn secrets() -> NodeSecrets {
+    NodeSecrets::generate(&mut UnwrapErr(getrandom::SysRng))
+}
+
+fn ingest_child(input: &Path, vault_dir: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let info = rt.block_on(async {
+        let vault = Vault::local(vault_dir, WrapKey::from_node_secrets(&secrets())).unwrap();
+        let f = tokio::fs::File::open(input).await.unwrap();
+        vault.ingest(f, |_| {}).await.unwrap()
+    });
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    println!("{}\n{hwm}", info.sha256);
+}
+
+/// A package of the file with two custody events, each with its ledger inclusion proof.
+fn package(work: &Path, input: &Path, sha: Sha256Digest, size: u64) -> PathBuf {
+    let s = secrets();
+    let d = Descriptor::for_secrets(
+        &s,
+        "dz-moj".parse().unwrap(),
+        "DZ".parse().unwrap(),
+        vec!["24-7".parse().unwrap()],
+        "bench node".into(),
+        "https://127.0.0.1:8443".into(),
+        Timestamp::from_unix_ms(0),
+    );
+    let desc = SignedDescriptor::sign(d, &s, None);
+    let t = |ms: i64| Timestamp::from_unix_ms(1_764_324_000_000 + ms);
+    let first = CustodyEvent {
+        v: 1,
+        evidence: sha,
+        case: "BENCH-1".into(),
+        seq: 0,
+        prev: None,
+        action: Action::Acquired,
+        time: t(0),
+        node: "dz-moj".parse().unwrap(),
+        user: "bench".into(),
+        acquisition: Some(Acquisition {
+            by: "bench".into(),
+            location: "here".into(),
+            tool: "comity-evidence-bench".into(),
+            method: "generated".into(),
+        }),
+        counterpart: None,
+        conditions: None,
+        note: None,
+    };
+    let second = CustodyEvent::next_after(
+        &first,
+        Action::Exported,
+        t(1),
+        "dz-moj".parse().unwrap(),
+        "bench",
+    );
+    let mut log = MemoryLog::new(&names::log_origin("dz-moj"));
+    let mut idx = Vec::new();
+    for e in [&first, &second] {
+        idx.push(
+            log.append(&e.ledger_entry().unwrap().to_bytes().unwrap())
+                .unwrap(),
+        );
+    }
+    let cp = log
+        .checkpoint(&names::log_signer("dz-moj", s.signing_key()).unwrap())
+        .unwrap();
+    let proofs = idx
+        .iter()
+        .map(|&i| {
+            ProofBundle::inclusion(
+                &cp,
+                i,
+                log.entry(i).unwrap(),
+                log.inclusion_proof(i, log.size()).unwrap(),
+            )
+            .to_json()
+            .into_bytes()
+        })
+        .collect();
+    let events = vec![
+        first.sign(s.signing_key()).unwrap(),
+        second.sign(s.signing_key()).unwrap(),
+    ];
+    let pkg = Package {
+        exporter: "dz-moj".parse().unwrap(),
+        created: t(2),
+        purpose: "bench".into(),
+        items: vec![PackageItem {
+            name: "input.bin".into(),
+            sha256: sha,
+            size,
+            content: file_content(input.to_owned()),
+            events,
+            proofs,
+            consents: vec![],
+        }],
+        descriptors: vec![desc],
+        trust_list: None,
+    };
+    let dir = work.join("package");
+    write_dir(&pkg, &dir, s.signing_key()).unwrap();
+    dir
+}

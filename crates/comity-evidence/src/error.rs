@@ -1,0 +1,91 @@
+//! One error type for the crate; every variant has a stable `code()`.
+
+use thiserror::Error;
+
+use crate::digest::Sha256Digest;
+
+pub type Result<T, E = EvidenceError> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum EvidenceError {
+    #[error("blob {0} is not in the vault")]
+    NotFound(Sha256Digest),
+    #[error("stored blob {blob} is malformed: {reason}")]
+    BlobFormat { blob: String, reason: String },
+    #[error(
+        "blob {0} was encrypted for another node key (wrap key id differs): re-wrap it with the key that stored it"
+    )]
+    WrongWrapKey(String),
+    #[error("chunk {index} of {blob} does not decrypt: the stored object was altered or truncated")]
+    ChunkDecrypt { blob: String, index: u64 },
+    #[error("chunk {index} is out of range: the blob has {chunks} chunks")]
+    ChunkRange { index: u64, chunks: u64 },
+    #[error("chunk {index} refused: {reason}")]
+    ChunkRefused { index: u64, reason: String },
+    #[error("digest mismatch: expected sha256:{expected}, got sha256:{actual}; nothing was kept")]
+    DigestMismatch {
+        expected: Sha256Digest,
+        actual: Sha256Digest,
+    },
+    #[error("transfer incomplete: {missing} of {chunks} chunks still missing")]
+    Incomplete { missing: u64, chunks: u64 },
+    #[error("invalid chunk size {0}: must be between 1 KiB and 16 MiB")]
+    ChunkSize(u64),
+    #[error("storage error: {0}")]
+    Storage(String),
+    #[error("I/O error reading the source: {0}")]
+    Source(String),
+    #[error("invalid digest {0:?}: expected 64 lowercase hex digits, optionally after `sha256:`")]
+    BadDigest(String),
+    #[error("invalid custody event: {0}")]
+    EventFormat(String),
+    #[error("custody event signature does not verify against the key of {0}")]
+    EventSignature(String),
+    #[error("custody chain broken at event {index}: {reason}")]
+    Chain { index: usize, reason: String },
+    #[error("refused by use condition {condition}: {reason}")]
+    ConditionRefused { condition: String, reason: String },
+    #[error("invalid package: {0}")]
+    PackageFormat(String),
+    #[error("package file error: {0}")]
+    PackageIo(String),
+    #[error(transparent)]
+    Ledger(#[from] comity_ledger::LedgerError),
+}
+
+impl EvidenceError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "evidence.not_found",
+            Self::BlobFormat { .. } => "evidence.blob_format",
+            Self::WrongWrapKey(_) => "evidence.wrong_wrap_key",
+            Self::ChunkDecrypt { .. } => "evidence.chunk_decrypt",
+            Self::ChunkRange { .. } => "evidence.chunk_range",
+            Self::ChunkRefused { .. } => "evidence.chunk_refused",
+            Self::DigestMismatch { .. } => "evidence.digest_mismatch",
+            Self::Incomplete { .. } => "evidence.incomplete",
+            Self::ChunkSize(_) => "evidence.chunk_size",
+            Self::Storage(_) => "evidence.storage",
+            Self::Source(_) => "evidence.source",
+            Self::BadDigest(_) => "evidence.bad_digest",
+            Self::EventFormat(_) => "evidence.event_format",
+            Self::EventSignature(_) => "evidence.event_signature",
+            Self::Chain { .. } => "evidence.chain",
+            Self::ConditionRefused { .. } => "evidence.condition_refused",
+            Self::PackageFormat(_) => "evidence.package_format",
+            Self::PackageIo(_) => "evidence.package_io",
+            Self::Ledger(e) => e.code(),
+        }
+    }
+}
+
+impl From<object_store::Error> for EvidenceError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { path, .. } => {
+                Self::Storage(format!("{path} not found"))
+            }
+            other => Self::Storage(other.to_string()),
+        }
+    }
+}

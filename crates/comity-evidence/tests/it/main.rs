@@ -1,0 +1,9 @@
+mod case_validate;
+mod conditions;
+mod custody;
+mod package;
+mod props;
+mod support;
+mod transfer;
+mod vault;
+mod vectors;

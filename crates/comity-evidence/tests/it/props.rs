@@ -1,0 +1,40 @@
+//! Readers of untrusted bytes never panic, and every alteration of a stored header is refused.
+
+use comity_evidence::blob::{BlobCipher, ChunkLayout, HEADER_LEN};
+use comity_evidence::custody::SignedEvent;
+use comity_evidence::vault::TransferOffer;
+use comity_evidence::verify_package;
+use proptest::prelude::*;
+
+use crate::support::{Node, rng};
+
+proptest! {
+    #[test]
+    fn untrusted_inputs_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), n in any::<u64>(), c in any::<u32>()) {
+        let _ = SignedEvent::from_json(&bytes);
+        let _ = serde_json::from_slice::<TransferOffer>(&bytes).map(|o| o.layout());
+        let _ = ChunkLayout::from_stored_len(n, c);
+        let _ = ChunkLayout::new(n, c).map(|l| (l.chunks(), l.stored_len(), l.plain_range(n % 7)));
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("x.zip");
+        std::fs::write(&p, &bytes).unwrap();
+        prop_assert!(!verify_package(&p).verified);
+    }
+
+    #[test]
+    fn any_bit_flip_in_a_header_is_refused(bit in 0usize..HEADER_LEN * 8) {
+        let node = Node::new("dz-moj", "DZ");
+        let wrap = node.wrap_key();
+        let cipher = BlobCipher::create(&wrap, 1024, &mut rng()).unwrap();
+        let mut sealed = b"chunk".to_vec();
+        cipher.seal_chunk(0, true, &mut sealed).unwrap();
+        let mut header = *cipher.header();
+        header[bit / 8] ^= 1 << (bit % 8);
+        // Either the header no longer opens, or the chunk no longer authenticates under it.
+        let refused = match BlobCipher::open(&header, &wrap) {
+            Err(_) => true,
+            Ok(c) => c.open_chunk(0, true, &mut sealed.clone()).is_err(),
+        };
+        prop_assert!(refused, "flip of bit {} went unnoticed", bit);
+    }
+}
