@@ -6,6 +6,7 @@
 //! one database). Times are Unix milliseconds; envelope and receipt bytes are stored verbatim.
 
 mod error;
+mod hashlists;
 mod inbox;
 mod outbox;
 mod peers;
@@ -15,6 +16,7 @@ mod rejections;
 mod rows;
 
 pub use error::StoreError;
+pub use hashlists::{ListHead, ListUpdateRow, PullError, Subscription};
 pub use inbox::InboundOutcome;
 pub use pool::Store;
 pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};

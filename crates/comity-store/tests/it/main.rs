@@ -3,4 +3,5 @@
 
 mod backends;
 mod delivery;
+mod hashlists;
 mod inbox;
