@@ -155,10 +155,6 @@ impl NodeSecrets {
         der
     }
 
-    pub(crate) fn signing_key(&self) -> &SigningKey {
-        &self.signing
-    }
-
     pub(crate) fn x25519_sk(&self) -> &<X25519HkdfSha256 as Kem>::PrivateKey {
         &self.x25519_sk
     }
