@@ -26,6 +26,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/node", get(node_info))
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejections", get(rejections))
+        .merge(crate::hashlists::api_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
         .route(

@@ -18,6 +18,8 @@ pub struct NodeConfig {
     pub batch_size: usize,
     /// How often the delivery loop looks for due work when nothing wakes it.
     pub tick_ms: u64,
+    /// How often subscribed hash lists are pulled from their publishers.
+    pub hash_list_poll_ms: u64,
     /// Bearer token of the user API.
     pub api_token: String,
 }
@@ -35,6 +37,7 @@ impl NodeConfig {
             retry_max_ms: 5 * 60 * 1000,
             batch_size: 256,
             tick_ms: 500,
+            hash_list_poll_ms: 5 * 60 * 1000,
             api_token,
         }
     }

@@ -1,6 +1,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use comity_model::{FieldProblem, ModelError};
+use comity_pdq::PdqError;
 use comity_seal::SealError;
 use comity_store::StoreError;
 use thiserror::Error;
@@ -16,6 +17,10 @@ pub enum NodeError {
     Seal(#[from] SealError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Pdq(#[from] PdqError),
+    #[error("unknown hash list or entry: {0}")]
+    UnknownList(String),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -66,6 +71,8 @@ impl NodeError {
             Self::Model(e) => e.code(),
             Self::Seal(e) => e.code(),
             Self::Store(e) => e.code(),
+            Self::Pdq(e) => e.code(),
+            Self::UnknownList(_) => "pdq.unknown_list",
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",
@@ -92,7 +99,7 @@ impl NodeError {
         match self {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Replay(_) => StatusCode::CONFLICT,

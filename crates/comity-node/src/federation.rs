@@ -31,6 +31,7 @@ pub(crate) fn router(node: Node) -> Router {
     Router::new()
         .route(FEDERATION_MESSAGES_PATH, post(receive))
         .route("/federation/v1/descriptor", get(descriptor))
+        .merge(crate::hashlists::federation_routes())
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .with_state(node)
 }

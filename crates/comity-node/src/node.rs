@@ -54,6 +54,7 @@ pub(crate) struct Shared {
     pub(crate) holder: String,
     pub(crate) clients: Mutex<HashMap<NodeId, (PublicKey, reqwest::Client)>>,
     pub(crate) delivering: Mutex<HashSet<String>>,
+    pub(crate) hash_lists: crate::hashlists::Sharing,
 }
 
 impl Node {
@@ -107,6 +108,7 @@ impl RunningNode {
             .local_addr()
             .map_err(|e| NodeError::Listen(e.to_string()))?;
         let tls = crate::tls::server_config(&setup.secrets)?;
+        let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let node = Node {
@@ -126,11 +128,16 @@ impl RunningNode {
                 ),
                 clients: Mutex::new(HashMap::new()),
                 delivering: Mutex::new(HashSet::new()),
+                hash_lists,
             }),
         };
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::hashlists::run_puller(
+                node.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),

@@ -108,6 +108,7 @@ pub fn fast_config() -> NodeConfig {
     c.retry_base_ms = 50;
     c.retry_max_ms = 400;
     c.tick_ms = 50;
+    c.hash_list_poll_ms = 100;
     c
 }
 

@@ -5,4 +5,5 @@ mod api;
 mod delivery;
 mod exchange;
 mod harness;
+mod hashlists;
 mod refusals;
