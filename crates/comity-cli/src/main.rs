@@ -13,6 +13,7 @@ mod msg;
 mod nodecmd;
 mod nodedir;
 mod pdq;
+mod pdqshare;
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +46,7 @@ enum Command {
     /// Ledger: checkpoints and proofs of a node's transparency log.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
-    /// PDQ perceptual hashes: hash images, match against hash lists.
+    /// PDQ perceptual hashes: hash images, match against hash lists, share lists between nodes.
     #[command(subcommand)]
     Pdq(pdq::PdqCommand),
 }
