@@ -14,6 +14,8 @@ use crate::{Node, now_ms};
 
 /// The peer could not be reached or answered something that is not a list file.
 const TRANSPORT: &str = "pdq.pull_transport";
+/// The stored versions of a subscribed list no longer verify.
+const UNVERIFIABLE: &str = "pdq.list_unverifiable";
 /// Pages fetched per list and round; the rest waits for the next round.
 const MAX_PAGES: usize = 64;
 
@@ -49,6 +51,27 @@ async fn pull(node: &Node, sub: &Subscription) {
         (Ok(l), Ok(p)) => (l, p),
         _ => return,
     };
+    let held = node.inner.hash_lists.version(&list);
+    if i64::try_from(held).ok() != Some(sub.applied_version) {
+        // Stored versions that no longer verify were left out at start; pulling on top of them
+        // cannot succeed, so say so instead of retrying.
+        let error = pull_error(
+            UNVERIFIABLE,
+            format!(
+                "{} versions are stored but only {held} verify now (has the publisher left the \
+                 trust list?); unsubscribe and subscribe again to start over",
+                sub.applied_version
+            ),
+        );
+        if let Err(e) = node
+            .store()
+            .record_pull(&sub.list, &[], Some(&error), now_ms())
+            .await
+        {
+            tracing::warn!(list = %list, error = %e, "cannot record a hash-list pull");
+        }
+        return;
+    }
     for _ in 0..MAX_PAGES {
         let after = node.inner.hash_lists.version(&list);
         let (updates, error) = match fetch(node, &peer, &list, after).await {

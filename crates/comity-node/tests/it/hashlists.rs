@@ -335,3 +335,56 @@ async fn forged_and_gapped_updates_are_refused_and_shown() {
         fed.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn lists_are_replayed_from_the_store_after_a_restart() {
+    for backend in backends() {
+        let mut fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
+        let (h1, h2) = (hash(1), hash(2));
+        let (status, v) = fed
+            .api("dz-247")
+            .post(
+                "/api/v1/pdq/publish",
+                &json!({"list": LIST, "add": [entry(&h1, None)]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{v}");
+        fed.api("fr-ocl")
+            .post(
+                "/api/v1/pdq/subscribe",
+                &json!({"peer": "dz-247", "list": LIST}),
+            )
+            .await;
+        wait_for(&fed.api("fr-ocl"), "/api/v1/pdq/lists", |l| {
+            version_of(l, LIST) == Some(1)
+        })
+        .await;
+        for id in ["dz-247", "fr-ocl"] {
+            let i = fed.index(id);
+            fed.stop_node(i).await;
+            fed.start_node(i).await;
+        }
+        let (_, v) = fed
+            .api("fr-ocl")
+            .post("/api/v1/pdq/match", &json!({"pdq": [h1.clone()]}))
+            .await;
+        assert_eq!(
+            v["results"][0]["matches"][0]["entry"], 1,
+            "{backend:?}: {v}"
+        );
+        let (status, v) = fed
+            .api("dz-247")
+            .post(
+                "/api/v1/pdq/publish",
+                &json!({"list": LIST, "add": [entry(&h2, None)]}),
+            )
+            .await;
+        assert_eq!((status, &v["version"]), (201, &json!(2)), "{v}");
+        let lists = wait_for(&fed.api("fr-ocl"), "/api/v1/pdq/lists", |l| {
+            version_of(l, LIST) == Some(2)
+        })
+        .await;
+        assert_eq!(version_of(&lists, LIST), Some(2), "{lists}");
+        fed.shutdown().await;
+    }
+}
