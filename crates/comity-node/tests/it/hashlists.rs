@@ -203,7 +203,7 @@ fn row(version: i64, u: &SignedListUpdate) -> ListUpdateRow {
 }
 
 #[tokio::test]
-async fn forged_and_gapped_updates_are_refused_and_shown() {
+async fn forged_gapped_and_malformed_updates_are_refused_and_shown() {
     for backend in backends() {
         let fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
         let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
@@ -231,8 +231,12 @@ async fn forged_and_gapped_updates_are_refused_and_shown() {
             .unwrap();
         assert!(store.append_own_list_update(&row(1, &v1)).await.unwrap());
         assert!(store.append_own_list_update(&row(2, &v3)).await.unwrap());
+        let zeros = update("dz-247/zeros", 1, [0; 32], &"0".repeat(64))
+            .sign(&key)
+            .unwrap();
+        assert!(store.append_own_list_update(&row(1, &zeros)).await.unwrap());
 
-        for list in ["dz-247/forged", "dz-247/gappy"] {
+        for list in ["dz-247/forged", "dz-247/gappy", "dz-247/zeros"] {
             let (status, v) = fr
                 .post(
                     "/api/v1/pdq/subscribe",
@@ -243,7 +247,7 @@ async fn forged_and_gapped_updates_are_refused_and_shown() {
         }
         let subs = wait_for(&fr, "/api/v1/pdq/subscriptions", |s| {
             s.as_array()
-                .is_some_and(|a| a.len() == 2 && a.iter().all(|s| !s["last_error"].is_null()))
+                .is_some_and(|a| a.len() == 3 && a.iter().all(|s| !s["last_error"].is_null()))
         })
         .await;
         let health: Vec<_> = subs
@@ -267,6 +271,7 @@ async fn forged_and_gapped_updates_are_refused_and_shown() {
                     json!("pdq.list_signature")
                 ),
                 (json!("dz-247/gappy"), json!(1), json!("pdq.list_gap")),
+                (json!("dz-247/zeros"), json!(0), json!("pdq.list_entry")),
             ],
             "{backend:?}: {subs}"
         );
