@@ -1,5 +1,5 @@
-//! Hash lists shared between nodes: publish, pull and verify, match, revoke, notify; forged and
-//! gapped updates refused and shown in the subscriber's health.
+//! Hash lists shared between nodes: publish, pull and verify, match, revoke, notify, restart;
+//! forged, gapped and malformed updates refused and shown in the subscriber's health.
 
 use std::time::{Duration, Instant};
 
