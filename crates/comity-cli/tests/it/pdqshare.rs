@@ -55,7 +55,9 @@ fn a_list_shared_by_one_node_is_matched_at_another() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let lists = loop {
         let lists = ok(&["pdq", "lists", "--dir", fr_dir]);
-        if lists.contains("dz-247/baseline\tdz-247\t1\t1") || Instant::now() > deadline {
+        let pulled = lists.contains("dz-247/baseline\tdz-247\t1\t1")
+            && lists.contains("from dz-247: version 1, ok");
+        if pulled || Instant::now() > deadline {
             break lists;
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -9,7 +9,7 @@ use comity_model::Timestamp;
 use comity_pdq::list::{ListId, encode_list_file, parse_signed_update_bytes};
 use serde::{Deserialize, Serialize};
 
-use super::{FEDERATION_LISTS_PATH, LIST_FILE_MEDIA_TYPE, UPDATES_PER_PAGE};
+use super::{FEDERATION_LISTS_PATH, LIST_FILE_MEDIA_TYPE, PAGE_BYTES, UPDATES_PER_PAGE};
 use crate::{Node, NodeError};
 
 /// One entry of the catalogue.
@@ -72,10 +72,15 @@ async fn updates(
         .list_updates(id.as_str(), q.after.max(0), UPDATES_PER_PAGE)
         .await?;
     // Stored bytes are canonical, so decoding and re-encoding serves them unchanged.
-    let updates = rows
-        .iter()
-        .map(|r| parse_signed_update_bytes(&r.signed))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut updates = Vec::new();
+    let mut size = 0;
+    for r in &rows {
+        if size >= PAGE_BYTES {
+            break;
+        }
+        size += r.signed.len();
+        updates.push(parse_signed_update_bytes(&r.signed)?);
+    }
     Ok((
         [(header::CONTENT_TYPE, LIST_FILE_MEDIA_TYPE)],
         encode_list_file(&updates),

@@ -34,6 +34,10 @@ pub(crate) const FEDERATION_LISTS_PATH: &str = "/federation/v1/lists";
 pub(crate) const LIST_FILE_MEDIA_TYPE: &str = "application/vnd.comity.pdq-list";
 /// Most updates served in one answer; a subscriber asks again for the rest.
 const UPDATES_PER_PAGE: i64 = 64;
+/// An answer stops growing once it passes this size (it always holds at least one update).
+const PAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Largest answer a subscriber reads: a hostile peer cannot exhaust its memory.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// The node's hash-list state.
 pub(crate) struct Sharing {

@@ -9,7 +9,7 @@ use comity_pdq::list::{ListId, SignedListUpdate, decode_list_file};
 use comity_store::{PullError, Subscription};
 use tokio::sync::watch;
 
-use super::{FEDERATION_LISTS_PATH, UPDATES_PER_PAGE, apply_to_matcher, row_for};
+use super::{FEDERATION_LISTS_PATH, MAX_ANSWER_BYTES, apply_to_matcher, row_for};
 use crate::{Node, now_ms};
 
 /// The peer could not be reached or answered something that is not a list file.
@@ -78,9 +78,9 @@ async fn pull(node: &Node, sub: &Subscription) {
             Ok(updates) => (updates, None),
             Err(e) => (Vec::new(), Some(e)),
         };
-        let full_page = updates.len() as i64 == UPDATES_PER_PAGE;
+        let more = !updates.is_empty();
         match apply_and_record(node, &list, &peer, after, &updates, error).await {
-            Ok(true) if full_page => continue,
+            Ok(true) if more => continue,
             Ok(_) => return,
             Err(e) => {
                 tracing::warn!(list = %list, error = %e, "cannot record a hash-list pull");
@@ -108,10 +108,7 @@ async fn fetch(
         )
     })?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| pull_error(TRANSPORT, format!("reading the answer of {peer}: {e}")))?;
+    let bytes = read_capped(peer, response).await?;
     if !status.is_success() {
         let refusal: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
         let code = refusal
@@ -125,6 +122,34 @@ async fn fetch(
         return Err(pull_error(code, message));
     }
     decode_list_file(&bytes).map_err(|e| pull_error(e.code(), e.to_string()))
+}
+
+/// Reads an answer of at most `MAX_ANSWER_BYTES`.
+async fn read_capped(peer: &NodeId, mut response: reqwest::Response) -> Result<Vec<u8>, PullError> {
+    let too_large = || {
+        pull_error(
+            TRANSPORT,
+            format!("{peer} answered more than {MAX_ANSWER_BYTES} bytes"),
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| pull_error(TRANSPORT, format!("reading the answer of {peer}: {e}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
 /// Applies the updates in order under the lists' change lock, then stores those that verified

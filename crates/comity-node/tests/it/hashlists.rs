@@ -129,7 +129,11 @@ async fn a_subscriber_pulls_matches_sees_revocations_and_may_notify() {
         );
         assert_eq!(v["results"][1]["matches"][0]["entry"], 2);
 
-        let (_, subs) = fr.get("/api/v1/pdq/subscriptions").await;
+        // The matcher takes a version just before the store records it.
+        let subs = wait_for(&fr, "/api/v1/pdq/subscriptions", |s| {
+            s[0]["applied_version"] == 2
+        })
+        .await;
         assert_eq!(
             (&subs[0]["applied_version"], &subs[0]["failures"]),
             (&json!(2), &json!(0))
@@ -360,10 +364,11 @@ async fn lists_are_replayed_from_the_store_after_a_restart() {
                 &json!({"peer": "dz-247", "list": LIST}),
             )
             .await;
-        wait_for(&fed.api("fr-ocl"), "/api/v1/pdq/lists", |l| {
-            version_of(l, LIST) == Some(1)
+        let subs = wait_for(&fed.api("fr-ocl"), "/api/v1/pdq/subscriptions", |s| {
+            s[0]["applied_version"] == 1
         })
         .await;
+        assert_eq!(subs[0]["applied_version"], 1, "{subs}");
         for id in ["dz-247", "fr-ocl"] {
             let i = fed.index(id);
             fed.stop_node(i).await;
