@@ -1,6 +1,6 @@
-//! `comity pdq share|subscribe|unsubscribe|lists|notify` and `comity pdq match --dir`: hash lists
-//! shared between nodes, through a running node's API. Images are hashed here; only hashes reach
-//! the node, and nothing leaves it when matching.
+//! `comity pdq share|catalogue|subscribe|unsubscribe|lists|notify` and `comity pdq match --dir`:
+//! hash lists shared between nodes, through a running node's API. Images are hashed here; only
+//! hashes reach the node, and nothing leaves it when matching.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,6 +37,12 @@ pub enum ShareCommand {
         revoke: Vec<u64>,
         /// Output of `comity pdq hash`; `-` reads standard input.
         hashes: Option<PathBuf>,
+    },
+    /// A peer's own lists (asked over the federation channel): what can be subscribed to.
+    Catalogue {
+        #[arg(long)]
+        dir: PathBuf,
+        peer: String,
     },
     /// Pull a peer's list from now on; updates are verified against the peer's key.
     Subscribe {
@@ -111,6 +117,20 @@ async fn run_async(cmd: ShareCommand) -> anyhow::Result<()> {
                 ids.len(),
                 v["revoked"].as_array().map_or(0, Vec::len)
             );
+        }
+        ShareCommand::Catalogue { dir, peer } => {
+            let lists = Api::for_dir(&dir)?
+                .get(&format!("/api/v1/pdq/peers/{peer}/lists"))
+                .await?;
+            println!("LIST\tVERSION\tISSUED");
+            for l in lists.as_array().into_iter().flatten() {
+                println!(
+                    "{}\t{}\t{}",
+                    text(&l["list"]),
+                    l["version"],
+                    text(&l["issued_at"])
+                );
+            }
         }
         ShareCommand::Subscribe { dir, peer, list } => {
             let v = Api::for_dir(&dir)?

@@ -21,6 +21,8 @@ pub enum NodeError {
     Pdq(#[from] PdqError),
     #[error("unknown hash list or entry: {0}")]
     UnknownList(String),
+    #[error("the peer could not answer: {0}")]
+    PeerUnavailable(String),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -73,6 +75,7 @@ impl NodeError {
             Self::Store(e) => e.code(),
             Self::Pdq(e) => e.code(),
             Self::UnknownList(_) => "pdq.unknown_list",
+            Self::PeerUnavailable(_) => "node.peer_unavailable",
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",
@@ -99,6 +102,7 @@ impl NodeError {
         match self {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,4 +1,4 @@
-//! `comity pdq share|subscribe|lists|match --dir|notify` against two running nodes.
+//! `comity pdq share|catalogue|subscribe|lists|match --dir|notify` against two running nodes.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,8 @@ fn a_list_shared_by_one_node_is_matched_at_another() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("[pdq.list_field]"));
 
+    let catalogue = ok(&["pdq", "catalogue", "--dir", fr_dir, "dz-247"]);
+    assert!(catalogue.contains("dz-247/baseline\t1\t"), "{catalogue}");
     ok(&[
         "pdq",
         "subscribe",

@@ -1,6 +1,6 @@
 //! The user API of hash lists: publish and revoke, subscribe, list, match, notify.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<Node> {
         .route("/api/v1/pdq/lists", get(lists))
         .route("/api/v1/pdq/publish", post(publish))
         .route("/api/v1/pdq/subscriptions", get(subscriptions))
+        .route("/api/v1/pdq/peers/{peer}/lists", get(peer_lists))
         .route("/api/v1/pdq/subscribe", post(subscribe))
         .route("/api/v1/pdq/unsubscribe", post(unsubscribe))
         .route("/api/v1/pdq/match", post(match_hashes))
@@ -207,6 +208,21 @@ impl From<Subscription> for SubscriptionView {
 async fn subscriptions(State(node): State<Node>) -> Result<Json<Vec<SubscriptionView>>, NodeError> {
     let subs = node.store().subscriptions().await?;
     Ok(Json(subs.into_iter().map(Into::into).collect()))
+}
+
+/// A peer's catalogue, fetched over the pinned federation channel: what can be subscribed to.
+async fn peer_lists(
+    State(node): State<Node>,
+    Path(peer): Path<String>,
+) -> Result<Json<Vec<super::federation::CatalogueEntry>>, NodeError> {
+    let peer: NodeId = peer.parse()?;
+    if node.trust().member(&peer).is_none() {
+        return Err(NodeError::UnknownNode(peer.to_string()));
+    }
+    super::puller::catalogue(&node, &peer)
+        .await
+        .map(Json)
+        .map_err(|e| NodeError::PeerUnavailable(format!("[{}] {}", e.code, e.message)))
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ use comity_pdq::list::{ListId, SignedListUpdate, decode_list_file};
 use comity_store::{PullError, Subscription};
 use tokio::sync::watch;
 
+use super::federation::CatalogueEntry;
 use super::{FEDERATION_LISTS_PATH, MAX_ANSWER_BYTES, apply_to_matcher, row_for};
 use crate::{Node, now_ms};
 
@@ -150,6 +151,35 @@ async fn read_capped(peer: &NodeId, mut response: reqwest::Response) -> Result<V
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// The peer's catalogue of its own lists.
+pub(crate) async fn catalogue(
+    node: &Node,
+    peer: &NodeId,
+) -> Result<Vec<CatalogueEntry>, PullError> {
+    let (client, endpoint) =
+        crate::delivery::client_for(node, peer).map_err(|e| pull_error(TRANSPORT, e))?;
+    let response = client
+        .get(format!("{endpoint}{FEDERATION_LISTS_PATH}"))
+        .send()
+        .await
+        .map_err(|e| {
+            pull_error(
+                TRANSPORT,
+                crate::delivery::describe_transport_error(peer, &e),
+            )
+        })?;
+    let status = response.status();
+    let bytes = read_capped(peer, response).await?;
+    if !status.is_success() {
+        return Err(pull_error(
+            TRANSPORT,
+            format!("{peer} answered HTTP {status}"),
+        ));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| pull_error(TRANSPORT, format!("unreadable catalogue from {peer}: {e}")))
 }
 
 /// Applies the updates in order under the lists' change lock, then stores those that verified

@@ -139,6 +139,7 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/node",
             "get /api/v1/outbox",
             "get /api/v1/pdq/lists",
+            "get /api/v1/pdq/peers/{peer}/lists",
             "get /api/v1/pdq/subscriptions",
             "get /api/v1/peers",
             "get /api/v1/rejections",

@@ -72,6 +72,9 @@ async fn a_subscriber_pulls_matches_sees_revocations_and_may_notify() {
             (Some(1), Some(2))
         );
 
+        let (status, catalogue) = fr.get("/api/v1/pdq/peers/dz-247/lists").await;
+        assert_eq!(status, 200, "{catalogue}");
+        assert_eq!(version_of(&catalogue, LIST), Some(1), "{catalogue}");
         let (status, v) = fr
             .post(
                 "/api/v1/pdq/subscribe",
