@@ -14,6 +14,7 @@ mod msg;
 mod nodecmd;
 mod nodedir;
 mod pdq;
+mod pdqshare;
 
 #[derive(Parser)]
 #[command(
@@ -46,7 +47,7 @@ enum Command {
     /// Ledger: checkpoints and proofs of a node's transparency log.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
-    /// PDQ perceptual hashes: hash images, match against hash lists.
+    /// PDQ perceptual hashes: hash images, match against hash lists, share lists between nodes.
     #[command(subcommand)]
     Pdq(pdq::PdqCommand),
 }

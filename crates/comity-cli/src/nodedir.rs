@@ -56,6 +56,8 @@ pub struct DeliveryFile {
     pub dead_letter_after_hours: Option<i64>,
     pub retry_base_ms: Option<i64>,
     pub retry_max_ms: Option<i64>,
+    /// How often subscribed hash lists are pulled from their publishers.
+    pub hash_list_poll_seconds: Option<u64>,
 }
 
 pub struct NodeDir {
@@ -164,6 +166,9 @@ impl NodeDir {
         }
         if let Some(v) = config.ledger.witness_interval_ms {
             c.witness_interval_ms = v;
+        }
+        if let Some(v) = d.hash_list_poll_seconds {
+            c.hash_list_poll_ms = v.saturating_mul(1000);
         }
         c
     }

@@ -40,11 +40,15 @@ pub enum PdqCommand {
         #[arg(required = true)]
         targets: Vec<String>,
         /// A list file (repeatable); each is verified from version 1 before use.
-        #[arg(long = "list", value_name = "FILE", required = true)]
+        #[arg(long = "list", value_name = "FILE", required_unless_present = "dir")]
         lists: Vec<PathBuf>,
         /// A publisher's public key as NODE=HEX (repeatable); lists by other publishers are refused.
-        #[arg(long = "key", value_name = "NODE=HEX", required = true)]
+        #[arg(long = "key", value_name = "NODE=HEX", required_unless_present = "dir")]
         keys: Vec<String>,
+        /// Match against the lists of the running node whose directory this is, instead of list
+        /// files: images are hashed here and only their hashes go to the node.
+        #[arg(long, conflicts_with_all = ["lists", "keys"])]
+        dir: Option<PathBuf>,
         /// Largest Hamming distance that counts as a match.
         #[arg(long, default_value_t = DEFAULT_RADIUS)]
         radius: u32,
@@ -76,6 +80,9 @@ pub enum PdqCommand {
         /// Output of `comity pdq hash`; `-` reads standard input.
         hashes: Option<PathBuf>,
     },
+    /// Lists shared through a running node: publish, subscribe, show, notify.
+    #[command(flatten)]
+    Shared(crate::pdqshare::ShareCommand),
 }
 
 pub fn run(cmd: PdqCommand) -> anyhow::Result<ExitCode> {
@@ -83,10 +90,18 @@ pub fn run(cmd: PdqCommand) -> anyhow::Result<ExitCode> {
         PdqCommand::Hash { paths } => hash_command(&paths),
         PdqCommand::Match {
             targets,
+            dir: Some(dir),
+            radius,
+            ..
+        } => crate::pdqshare::match_via_node(&dir, &targets, radius),
+        PdqCommand::Match {
+            targets,
             lists,
             keys,
             radius,
+            dir: None,
         } => match_command(&targets, &lists, &keys, radius),
+        PdqCommand::Shared(cmd) => crate::pdqshare::run(cmd),
         PdqCommand::Publish {
             list,
             list_id,
@@ -119,7 +134,7 @@ fn is_image_name(path: &Path) -> bool {
 
 /// Files named directly, plus image files under named folders (sorted, recursive). Problems
 /// reading a folder are returned beside the files.
-fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
+pub(crate) fn collect_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for path in paths {
@@ -164,10 +179,10 @@ fn progress(total: usize) -> ProgressBar {
     bar
 }
 
-struct Hashed {
-    hashes: comity_pdq::DihedralHashes,
-    sha256: [u8; 32],
-    md5: [u8; 16],
+pub(crate) struct Hashed {
+    pub(crate) hashes: comity_pdq::DihedralHashes,
+    pub(crate) sha256: [u8; 32],
+    pub(crate) md5: [u8; 16],
 }
 
 fn hash_file(path: &Path) -> Result<Hashed, String> {
@@ -184,7 +199,7 @@ fn hash_file(path: &Path) -> Result<Hashed, String> {
 
 /// Hashes files on every core, calling `each` in input order batch by batch. Returns the number
 /// of failures, already reported on standard error.
-fn hash_files(
+pub(crate) fn hash_files(
     files: &[PathBuf],
     mut each: impl FnMut(&Path, &Hashed) -> anyhow::Result<()>,
 ) -> anyhow::Result<usize> {
@@ -213,7 +228,7 @@ fn hash_files(
     Ok(failures)
 }
 
-fn report_problems(problems: &[(PathBuf, String)]) {
+pub(crate) fn report_problems(problems: &[(PathBuf, String)]) {
     for (path, reason) in problems {
         eprintln!("{}: {reason}", path.display());
     }

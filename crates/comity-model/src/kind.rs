@@ -14,13 +14,15 @@ pub enum MessageKind {
     PreservationRequest,
     PreservationAck,
     Note,
+    PdqMatchNotice,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 3] = [
+    pub const ALL: [MessageKind; 4] = [
         MessageKind::PreservationRequest,
         MessageKind::PreservationAck,
         MessageKind::Note,
+        MessageKind::PdqMatchNotice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +30,7 @@ impl MessageKind {
             MessageKind::PreservationRequest => "preservation.request",
             MessageKind::PreservationAck => "preservation.ack",
             MessageKind::Note => "note",
+            MessageKind::PdqMatchNotice => "pdq.match_notice",
         }
     }
 }
@@ -57,12 +60,28 @@ pub struct Note {
     pub text: String,
 }
 
+/// Tells a hash-list contributor that one of its entries matched a picture at the sender's node;
+/// sent only when the matching node chooses to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdqMatchNotice {
+    pub list: String,
+    pub entry: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
 /// A typed message body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     PreservationRequest(PreservationRequest),
     PreservationAck(PreservationAck),
     Note(Note),
+    PdqMatchNotice(PdqMatchNotice),
 }
 
 impl Body {
@@ -71,6 +90,7 @@ impl Body {
             Body::PreservationRequest(_) => MessageKind::PreservationRequest,
             Body::PreservationAck(_) => MessageKind::PreservationAck,
             Body::Note(_) => MessageKind::Note,
+            Body::PdqMatchNotice(_) => MessageKind::PdqMatchNotice,
         }
     }
 
@@ -89,6 +109,7 @@ impl Body {
             MessageKind::PreservationRequest => Body::PreservationRequest(parse(kind, value)?),
             MessageKind::PreservationAck => Body::PreservationAck(parse(kind, value)?),
             MessageKind::Note => Body::Note(parse(kind, value)?),
+            MessageKind::PdqMatchNotice => Body::PdqMatchNotice(parse(kind, value)?),
         };
         body.validate()?;
         Ok(body)
@@ -99,6 +120,7 @@ impl Body {
             Body::PreservationRequest(b) => serde_json::to_value(b),
             Body::PreservationAck(b) => serde_json::to_value(b),
             Body::Note(b) => serde_json::to_value(b),
+            Body::PdqMatchNotice(b) => serde_json::to_value(b),
         };
         // These types hold only strings, integers, booleans and sequences of them.
         value.unwrap_or(Value::Null)
@@ -111,6 +133,15 @@ impl Body {
             Body::PreservationRequest(b) => b.check(&mut problems),
             Body::PreservationAck(b) => b.check(&mut problems),
             Body::Note(n) => problems.require_text("text", &n.text, 20_000),
+            Body::PdqMatchNotice(n) => {
+                problems.require_text("list", &n.list, 80);
+                if let Some(note) = &n.note {
+                    problems.require_text("note", note, 20_000);
+                }
+                if n.distance.is_some_and(|d| d > 256) {
+                    problems.add("distance", "a PDQ distance is at most 256");
+                }
+            }
         }
         problems.finish()
     }

@@ -16,7 +16,7 @@ pub use error::{FieldProblem, ModelError};
 pub use header::{Classification, Handling, Header, SCHEMA_VERSION};
 pub use ids::{ConversationId, MessageId, NodeId};
 pub use jurisdiction::Jurisdiction;
-pub use kind::{Body, MessageKind, Note};
+pub use kind::{Body, MessageKind, Note, PdqMatchNotice};
 pub use preservation::{
     MIN_PRESERVATION_DAYS, PreservationAck, PreservationRequest, PreservationStatus,
 };

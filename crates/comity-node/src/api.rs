@@ -27,6 +27,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejections", get(rejections))
         .merge(crate::ledger_http::api_routes())
+        .merge(crate::hashlists::api_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
         .route(

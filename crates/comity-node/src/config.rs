@@ -22,6 +22,8 @@ pub struct NodeConfig {
     pub checkpoint_interval_ms: u64,
     /// How often the node fetches, checks and cosigns its peers' checkpoints.
     pub witness_interval_ms: u64,
+    /// How often subscribed hash lists are pulled from their publishers.
+    pub hash_list_poll_ms: u64,
     /// Bearer token of the user API.
     pub api_token: String,
 }
@@ -41,6 +43,7 @@ impl NodeConfig {
             tick_ms: 500,
             checkpoint_interval_ms: 1000,
             witness_interval_ms: 10_000,
+            hash_list_poll_ms: 5 * 60 * 1000,
             api_token,
         }
     }

@@ -231,7 +231,7 @@ async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAns
 }
 
 /// The whole cause chain: a pinning failure is only visible deep inside it.
-fn describe_transport_error(peer: &NodeId, e: &reqwest::Error) -> String {
+pub(crate) fn describe_transport_error(peer: &NodeId, e: &reqwest::Error) -> String {
     let mut text = format!("cannot reach {peer}: {e}");
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

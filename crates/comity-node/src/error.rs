@@ -2,6 +2,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use comity_model::{FieldProblem, ModelError};
 use comity_ledger::LedgerError;
+use comity_pdq::PdqError;
 use comity_seal::SealError;
 use comity_store::StoreError;
 use thiserror::Error;
@@ -19,6 +20,11 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    Pdq(#[from] PdqError),
+    #[error("unknown hash list or entry: {0}")]
+    UnknownList(String),
+    #[error("the peer could not answer: {0}")]
+    PeerUnavailable(String),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -70,6 +76,9 @@ impl NodeError {
             Self::Seal(e) => e.code(),
             Self::Store(e) => e.code(),
             Self::Ledger(e) => e.code(),
+            Self::Pdq(e) => e.code(),
+            Self::UnknownList(_) => "pdq.unknown_list",
+            Self::PeerUnavailable(_) => "node.peer_unavailable",
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",
@@ -96,7 +105,8 @@ impl NodeError {
         match self {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
+            Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Replay(_) => StatusCode::CONFLICT,

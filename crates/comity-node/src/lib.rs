@@ -9,6 +9,7 @@ mod config;
 mod delivery;
 mod error;
 mod federation;
+mod hashlists;
 mod inbound;
 mod ledger;
 mod ledger_http;

@@ -56,6 +56,7 @@ pub(crate) struct Shared {
     pub(crate) clients: Mutex<HashMap<NodeId, (PublicKey, reqwest::Client)>>,
     pub(crate) log_keys: LogKeys,
     pub(crate) delivering: Mutex<HashSet<String>>,
+    pub(crate) hash_lists: crate::hashlists::Sharing,
 }
 
 impl Node {
@@ -116,6 +117,7 @@ impl RunningNode {
             }
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
+        let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let node = Node {
@@ -136,12 +138,17 @@ impl RunningNode {
                 clients: Mutex::new(HashMap::new()),
                 log_keys,
                 delivering: Mutex::new(HashSet::new()),
+                hash_lists,
             }),
         };
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(witness::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::hashlists::run_puller(
+                node.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),

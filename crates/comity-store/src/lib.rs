@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod error;
+mod hashlists;
 mod inbox;
 mod ledger;
 mod outbox;
@@ -18,6 +19,7 @@ mod rows;
 
 pub use error::StoreError;
 pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
+pub use hashlists::{ListHead, ListUpdateRow, PullError, Subscription};
 pub use inbox::InboundOutcome;
 pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};
 pub use pool::Store;

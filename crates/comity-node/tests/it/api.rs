@@ -143,11 +143,19 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/messages/{id}",
             "get /api/v1/node",
             "get /api/v1/outbox",
+            "get /api/v1/pdq/lists",
+            "get /api/v1/pdq/peers/{peer}/lists",
+            "get /api/v1/pdq/subscriptions",
             "get /api/v1/peers",
             "get /api/v1/rejections",
             "get /openapi.json",
             "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
+            "post /api/v1/pdq/match",
+            "post /api/v1/pdq/notify",
+            "post /api/v1/pdq/publish",
+            "post /api/v1/pdq/subscribe",
+            "post /api/v1/pdq/unsubscribe",
         ]
     );
     let (_, node) = fed.api("dz-247").get("/api/v1/node").await;

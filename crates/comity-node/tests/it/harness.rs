@@ -111,6 +111,7 @@ pub fn fast_config() -> NodeConfig {
     c.tick_ms = 50;
     c.checkpoint_interval_ms = 50;
     c.witness_interval_ms = 100;
+    c.hash_list_poll_ms = 100;
     c
 }
 

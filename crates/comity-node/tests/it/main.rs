@@ -6,4 +6,5 @@ mod delivery;
 mod exchange;
 mod harness;
 mod ledger;
+mod hashlists;
 mod refusals;

@@ -24,3 +24,20 @@ pub fn update_bytes(update: &ListUpdate) -> Vec<u8> {
 pub fn parse_update_bytes(bytes: &[u8]) -> Result<ListUpdate, crate::PdqError> {
     codec::decode_update(bytes, 0)
 }
+
+/// Bytes of one signed update (`len:u32 update signature:[64]`), as stored and served.
+pub fn signed_update_bytes(update: &SignedListUpdate) -> Vec<u8> {
+    codec::encode_signed(update)
+}
+
+/// Parses the bytes of exactly one signed update; its signature is checked on applying it.
+pub fn parse_signed_update_bytes(bytes: &[u8]) -> Result<SignedListUpdate, crate::PdqError> {
+    let (update, used) = codec::decode_signed(bytes, 0)?;
+    if used != bytes.len() {
+        return Err(crate::PdqError::ListFormat {
+            offset: used,
+            reason: format!("{} unexpected bytes after the update", bytes.len() - used),
+        });
+    }
+    Ok(update)
+}

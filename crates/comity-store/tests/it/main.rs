@@ -3,5 +3,6 @@
 
 mod backends;
 mod delivery;
+mod hashlists;
 mod inbox;
 mod ledger;
