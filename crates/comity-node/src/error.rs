@@ -20,6 +20,7 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error(transparent)]
     Pdq(#[from] PdqError),
     #[error("unknown hash list or entry: {0}")]
     UnknownList(String),

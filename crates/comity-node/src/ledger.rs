@@ -244,8 +244,9 @@ impl Node {
     }
 
     /// An inclusion proof for entry `index` against a signed checkpoint: the one of `size` if
-    /// given, else the smallest cosigned checkpoint that contains the entry, else the smallest
-    /// signed one (signing a new checkpoint if the entry is newer than all of them).
+    /// given, else the latest cosigned checkpoint (the one most recently vouched for by
+    /// witnesses) if it contains the entry, else the smallest signed one that does (signing a
+    /// new checkpoint if the entry is newer than all of them).
     pub(crate) async fn prove(
         &self,
         index: u64,
@@ -265,9 +266,9 @@ impl Node {
             Some(size) => store.checkpoint_at(size).await?.ok_or_else(|| {
                 NodeError::NotFound(format!("signed checkpoint of size {size}"))
             })?,
-            None => match store.checkpoint_covering(index + 1, true).await? {
-                Some(cp) => cp,
-                None => match store.checkpoint_covering(index + 1, false).await? {
+            None => match store.latest_checkpoint(true).await? {
+                Some(cp) if cp.size > index => cp,
+                _ => match store.checkpoint_covering(index + 1).await? {
                     Some(cp) => cp,
                     None => self.sign_checkpoint().await?,
                 },

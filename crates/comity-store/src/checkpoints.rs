@@ -87,13 +87,8 @@ impl Store {
     pub async fn checkpoint_covering(
         &self,
         size: u64,
-        cosigned: bool,
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
-        let sql = if cosigned {
-            "SELECT MIN(size) FROM ledger_cosignature WHERE size >= $1"
-        } else {
-            "SELECT MIN(size) FROM ledger_checkpoint WHERE size >= $1"
-        };
+        let sql = "SELECT MIN(size) FROM ledger_checkpoint WHERE size >= $1";
         let size = index_to_db(size)?;
         let (found,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as(sql).bind(size).fetch_one(pool).await?);
         match found {

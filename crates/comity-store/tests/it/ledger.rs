@@ -144,8 +144,8 @@ async fn checkpoints_cosignatures_witnessing_and_alarms() {
             "log\n3\nroot3\n\n— log AAAA\n— fr-ocl.comity/witness Y\n",
             "the first note signed for a size stays; a witness's newer line replaces its older"
         );
-        assert_eq!(s.checkpoint_covering(4, false).await.unwrap().unwrap().size, 9);
-        assert!(s.checkpoint_covering(4, true).await.unwrap().is_none());
+        assert_eq!(s.checkpoint_covering(4).await.unwrap().unwrap().size, 9);
+        assert!(s.checkpoint_covering(10).await.unwrap().is_none());
 
         s.record_witness_check("ma-moj", 20, Some("connection refused")).await.unwrap();
         s.record_witnessed("ma-moj", 5, "n5", 21, true).await.unwrap();
