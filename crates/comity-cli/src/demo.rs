@@ -302,7 +302,11 @@ async fn show_ledger(dz: &Api, fr: &Api, request: &str) -> Result<()> {
     let bundle = ProofBundle::from_json(proof.to_string().as_bytes())?;
     let log_key = NoteVerifier::parse(status["log_key"].as_str().context("no log key")?)?;
     let dz_status = dz.get("/api/v1/ledger").await?;
-    let dz_witness = NoteVerifier::parse(dz_status["witness_key"].as_str().context("no witness key")?)?;
+    let dz_witness = NoteVerifier::parse(
+        dz_status["witness_key"]
+            .as_str()
+            .context("no witness key")?,
+    )?;
     let verified = bundle.verify(&log_key, std::slice::from_ref(&dz_witness))?;
     if verified.cosignatures.is_empty() {
         bail!("dz-247 has not cosigned fr-ocl's checkpoint within 20 s");

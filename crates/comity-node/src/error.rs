@@ -1,7 +1,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use comity_model::{FieldProblem, ModelError};
 use comity_ledger::LedgerError;
+use comity_model::{FieldProblem, ModelError};
 use comity_pdq::PdqError;
 use comity_seal::SealError;
 use comity_store::StoreError;

@@ -54,8 +54,14 @@ impl Node {
             .store
             .accept_inbound(&mut messages, &entries, |i, log_index| {
                 let m = &fresh[i].message;
-                Receipt::for_envelope(secrets, &fresh[i].header, &m.envelope, received, Some(log_index))
-                    .to_bytes()
+                Receipt::for_envelope(
+                    secrets,
+                    &fresh[i].header,
+                    &m.envelope,
+                    received,
+                    Some(log_index),
+                )
+                .to_bytes()
             })
             .await?;
         let mut outcomes = outcomes.into_iter().zip(messages);

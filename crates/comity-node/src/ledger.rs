@@ -141,7 +141,10 @@ impl Node {
             digests: Vec::new(),
             attrs: [("what".to_owned(), what.to_owned())].into(),
         };
-        self.inner.store.ledger_append(&[to_append(&entry)?]).await?;
+        self.inner
+            .store
+            .ledger_append(&[to_append(&entry)?])
+            .await?;
         Ok(())
     }
 
@@ -263,9 +266,10 @@ impl Node {
                     "entry {index} is not in a tree of {size} entries"
                 )));
             }
-            Some(size) => store.checkpoint_at(size).await?.ok_or_else(|| {
-                NodeError::NotFound(format!("signed checkpoint of size {size}"))
-            })?,
+            Some(size) => store
+                .checkpoint_at(size)
+                .await?
+                .ok_or_else(|| NodeError::NotFound(format!("signed checkpoint of size {size}")))?,
             None => match store.latest_checkpoint(true).await? {
                 Some(cp) if cp.size > index => cp,
                 _ => match store.checkpoint_covering(index + 1).await? {
@@ -290,9 +294,10 @@ impl Node {
     ) -> Result<ProofBundle, NodeError> {
         let store = &self.inner.store;
         let get = |size: u64| async move {
-            let cp = store.checkpoint_at(size).await?.ok_or_else(|| {
-                NodeError::NotFound(format!("signed checkpoint of size {size}"))
-            })?;
+            let cp = store
+                .checkpoint_at(size)
+                .await?
+                .ok_or_else(|| NodeError::NotFound(format!("signed checkpoint of size {size}")))?;
             Ok::<_, NodeError>(SignedCheckpoint::parse_unverified(
                 cp.cosigned_note().as_bytes(),
             )?)

@@ -44,7 +44,10 @@ async fn checkpoint(State(node): State<Node>) -> Result<Response, NodeError> {
         Some(cp) => cp,
         None => node.sign_checkpoint().await?,
     };
-    let headers = [(header::CONTENT_TYPE, NOTE_TYPE), (header::CACHE_CONTROL, SHORT)];
+    let headers = [
+        (header::CONTENT_TYPE, NOTE_TYPE),
+        (header::CACHE_CONTROL, SHORT),
+    ];
     Ok((headers, cp.cosigned_note()).into_response())
 }
 
@@ -151,7 +154,11 @@ async fn proof(
     Query(q): Query<ProofQuery>,
 ) -> Result<Response, NodeError> {
     let bundle = node.prove(index, q.size).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bundle.to_json()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        bundle.to_json(),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -172,7 +179,11 @@ async fn consistency(
         )));
     }
     let bundle = node.prove_consistency(q.old, q.new).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bundle.to_json()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        bundle.to_json(),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

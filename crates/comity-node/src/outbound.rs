@@ -1,10 +1,10 @@
 //! Messages from this node's users: checked, sealed, and committed before the API answers.
 
+use comity_ledger::EntryKind;
 use comity_model::{
     Body, Handling, Header, MessageId, MessageKind, NodeId, SCHEMA_VERSION, Timestamp,
 };
 use comity_model::{PreservationAck, PreservationRequest, PreservationStatus};
-use comity_ledger::EntryKind;
 use comity_seal::Envelope;
 use comity_store::{NewOutbound, Store, StoreError};
 use serde::{Deserialize, Serialize};

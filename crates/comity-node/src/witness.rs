@@ -107,7 +107,10 @@ async fn witness_peer(node: &Node, peer: &NodeId) -> Result<(), String> {
                 .unwrap_or_else(|| "no signing key in the trust list".into());
             format!("checkpoint served by {peer} does not verify under its log key: {why}")
         })?;
-    let kept = store.witnessed(peer.as_str()).await.map_err(|e| e.to_string())?;
+    let kept = store
+        .witnessed(peer.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
     let last = match kept.as_ref().and_then(|w| w.note.as_deref()) {
         Some(text) => Some(
             SignedCheckpoint::parse_unverified(text.as_bytes())
@@ -205,7 +208,9 @@ async fn submit_cosignature(
     if !response.status().is_success() {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
-        return Err(format!("{peer} refused our cosignature: HTTP {status} {body}"));
+        return Err(format!(
+            "{peer} refused our cosignature: HTTP {status} {body}"
+        ));
     }
     Ok(())
 }

@@ -76,7 +76,8 @@ impl Store {
         } else {
             "SELECT MAX(size) FROM ledger_checkpoint"
         };
-        let (size,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
+        let (size,): (Option<i64>,) =
+            on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
         match size {
             Some(size) => self.checkpoint_at(index_from_db(size)?).await,
             None => Ok(None),
@@ -90,7 +91,8 @@ impl Store {
     ) -> Result<Option<StoredCheckpoint>, StoreError> {
         let sql = "SELECT MIN(size) FROM ledger_checkpoint WHERE size >= $1";
         let size = index_to_db(size)?;
-        let (found,): (Option<i64>,) = on_pool!(self, pool => sqlx::query_as(sql).bind(size).fetch_one(pool).await?);
+        let (found,): (Option<i64>,) =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(size).fetch_one(pool).await?);
         match found {
             Some(s) => self.checkpoint_at(index_from_db(s)?).await,
             None => Ok(None),
@@ -140,7 +142,8 @@ impl Store {
     pub async fn witnessed(&self, peer: &str) -> Result<Option<Witnessed>, StoreError> {
         let sql = "SELECT peer, size, note, verified_at, cosigned_at, checked_at, last_error \
                    FROM witnessed WHERE peer = $1";
-        let row = on_pool!(self, pool => sqlx::query_as(sql).bind(peer).fetch_optional(pool).await?);
+        let row =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(peer).fetch_optional(pool).await?);
         Ok(row)
     }
 

@@ -37,9 +37,14 @@ pub struct LedgerRecord {
 /// What the start-up check found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerCheck {
-    Consistent { size: u64 },
+    Consistent {
+        size: u64,
+    },
     /// Hash rows did not match the entries and were recomputed from them.
-    Repaired { size: u64, detail: String },
+    Repaired {
+        size: u64,
+        detail: String,
+    },
 }
 
 /// Writes go to SQLite in statements of at most this many rows (well under its 32,766 bound
@@ -69,7 +74,9 @@ impl HashReader for Fetched {
 
 /// The stored hashes `f` reads: a dry run on placeholder hashes. The tree functions choose which
 /// hashes to read from the sizes alone, never from hash values, so the dry run asks for the same.
-pub(crate) fn needed_hashes<T>(f: &impl Fn(&dyn HashReader) -> comity_ledger::Result<T>) -> Vec<u64> {
+pub(crate) fn needed_hashes<T>(
+    f: &impl Fn(&dyn HashReader) -> comity_ledger::Result<T>,
+) -> Vec<u64> {
     let recorder = Recorder::default();
     let _ = f(&recorder);
     let mut indexes = recorder.0.into_inner();
@@ -133,7 +140,10 @@ macro_rules! append_locked {
         let size: u64 = $size;
         let entries: &[$crate::LedgerAppend] = $entries;
         let first_entry = $crate::ledger::index_to_db(size)?;
-        for (n, chunk) in entries.chunks($crate::ledger::ROWS_PER_STATEMENT).enumerate() {
+        for (n, chunk) in entries
+            .chunks($crate::ledger::ROWS_PER_STATEMENT)
+            .enumerate()
+        {
             let sql = $crate::ledger::values_sql(
                 "INSERT INTO ledger_entry (idx, kind, time, bytes) VALUES ",
                 chunk.len(),
@@ -142,7 +152,11 @@ macro_rules! append_locked {
             let mut q = sqlx::query(&sql);
             let base = first_entry + (n * $crate::ledger::ROWS_PER_STATEMENT) as i64;
             for (k, e) in chunk.iter().enumerate() {
-                q = q.bind(base + k as i64).bind(&e.kind).bind(e.time).bind(&e.bytes);
+                q = q
+                    .bind(base + k as i64)
+                    .bind(&e.kind)
+                    .bind(e.time)
+                    .bind(&e.bytes);
             }
             q.execute(&mut *$tx).await?;
         }
@@ -170,7 +184,10 @@ macro_rules! hash_locked {
             let hashes = compute(&$crate::ledger::Fetched(found))?;
             let first_hash =
                 $crate::ledger::index_to_db(comity_ledger::tree::stored_hash_count(size))?;
-            for (n, chunk) in hashes.chunks($crate::ledger::ROWS_PER_STATEMENT).enumerate() {
+            for (n, chunk) in hashes
+                .chunks($crate::ledger::ROWS_PER_STATEMENT)
+                .enumerate()
+            {
                 let sql = $crate::ledger::values_sql(
                     "INSERT INTO ledger_hash (idx, hash) VALUES ",
                     chunk.len(),
@@ -262,7 +279,8 @@ impl Store {
     pub async fn ledger_entry(&self, index: u64) -> Result<Option<LedgerRecord>, StoreError> {
         let sql = "SELECT idx, kind, time, bytes FROM ledger_entry WHERE idx = $1";
         let index = index_to_db(index)?;
-        let row = on_pool!(self, pool => sqlx::query_as(sql).bind(index).fetch_optional(pool).await?);
+        let row =
+            on_pool!(self, pool => sqlx::query_as(sql).bind(index).fetch_optional(pool).await?);
         Ok(row)
     }
 

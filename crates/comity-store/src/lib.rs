@@ -17,8 +17,8 @@ mod provision;
 mod rejections;
 mod rows;
 
-pub use error::StoreError;
 pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
+pub use error::StoreError;
 pub use hashlists::{ListHead, ListUpdateRow, PullError, Subscription};
 pub use inbox::InboundOutcome;
 pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};

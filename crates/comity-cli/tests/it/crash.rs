@@ -144,15 +144,33 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
     assert!(theirs.contains(&expected), "{theirs}");
     let proof_file = base.path().join("proof.json");
     let f = fr.dir.to_str().unwrap();
-    crate::cli::ok(&["ledger", "prove", "--dir", f, "0", "--out", proof_file.to_str().unwrap()]);
+    crate::cli::ok(&[
+        "ledger",
+        "prove",
+        "--dir",
+        f,
+        "0",
+        "--out",
+        proof_file.to_str().unwrap(),
+    ]);
     let checkpoint = crate::cli::ok(&["ledger", "checkpoint", "--dir", f]);
     let key = checkpoint
         .lines()
         .find_map(|l| l.strip_prefix("log key   "))
         .unwrap()
         .to_owned();
-    let verified = crate::cli::ok(&["ledger", "verify", "--proof", proof_file.to_str().unwrap(), "--key", &key]);
-    assert!(verified.starts_with("OK entry 0 (message_received by fr-ocl"), "{verified}");
+    let verified = crate::cli::ok(&[
+        "ledger",
+        "verify",
+        "--proof",
+        proof_file.to_str().unwrap(),
+        "--key",
+        &key,
+    ]);
+    assert!(
+        verified.starts_with("OK entry 0 (message_received by fr-ocl"),
+        "{verified}"
+    );
     let alarms = crate::cli::comity(&["ledger", "alarms", "--dir", d]);
     assert!(alarms.status.success(), "no alarm between honest nodes");
 

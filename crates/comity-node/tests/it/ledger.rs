@@ -54,7 +54,12 @@ async fn receipts_name_the_recipients_entry_and_its_proof_verifies_with_cosignat
         let fed = Federation::start(backend, &["dz-247", "fr-ocl", "ma-moj"]).await;
         let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
         let id = dz
-            .send("fr-ocl", "preservation.request", preservation_request(), None)
+            .send(
+                "fr-ocl",
+                "preservation.request",
+                preservation_request(),
+                None,
+            )
             .await;
         let sent = dz.settled(&id).await;
         assert_eq!(sent["state"], "delivered", "{backend:?}: {sent}");
@@ -63,7 +68,10 @@ async fn receipts_name_the_recipients_entry_and_its_proof_verifies_with_cosignat
             .unwrap_or_else(|| panic!("receipt names no log index: {sent}"));
 
         let (_, got) = fr.get(&format!("/api/v1/messages/{id}")).await;
-        assert_eq!(got["log_index"], index, "the recipient's entry is the one the receipt names");
+        assert_eq!(
+            got["log_index"], index,
+            "the recipient's entry is the one the receipt names"
+        );
         let sent_entry = sent["log_index"].as_u64().unwrap();
         let (_, mine) = dz.get("/api/v1/ledger/entries?kind=message_sent").await;
         assert_eq!(mine[0]["index"], sent_entry);
@@ -85,9 +93,7 @@ async fn receipts_name_the_recipients_entry_and_its_proof_verifies_with_cosignat
         assert_eq!(entry.subjects[0].id, id);
         assert_eq!(entry.digests[0].sha256, sent["digest"].as_str().unwrap());
         assert!(
-            bundle
-                .verify(&log_key(&fed, "dz-247"), &[])
-                .is_err(),
+            bundle.verify(&log_key(&fed, "dz-247"), &[]).is_err(),
             "another node's key does not verify fr-ocl's checkpoint"
         );
 
@@ -104,11 +110,18 @@ async fn receipts_name_the_recipients_entry_and_its_proof_verifies_with_cosignat
 
         let (_, access) = fr.get("/api/v1/ledger/entries?kind=data_access").await;
         assert!(
-            access.as_array().unwrap().iter().any(|e| e["entry"]["subjects"][0]["id"] == id.as_str()),
+            access
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["entry"]["subjects"][0]["id"] == id.as_str()),
             "reading a received message is logged: {access}"
         );
         let (status, bad) = fr.get("/api/v1/ledger/entries?kind=gossip").await;
-        assert_eq!((status, bad["error"]["code"].as_str()), (400, Some("ledger.entry_format")));
+        assert_eq!(
+            (status, bad["error"]["code"].as_str()),
+            (400, Some("ledger.entry_format"))
+        );
         let (status, missing) = fr.get("/api/v1/ledger/proof/999999").await;
         assert_eq!(status, 404, "{missing}");
         fed.shutdown().await;
@@ -185,12 +198,16 @@ async fn served_tiles_are_read_by_tlog_scales() {
     let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
     // More than one full tile of entries (256), so full and partial tiles and bundles are served.
     for round in 0..140 {
-        let id = dz.send("fr-ocl", "note", note(&format!("note {round}")), None).await;
+        let id = dz
+            .send("fr-ocl", "note", note(&format!("note {round}")), None)
+            .await;
         let _ = fr.get(&format!("/api/v1/messages/{id}")).await;
     }
     let mut last = String::new();
     for round in 0..140 {
-        last = dz.send("fr-ocl", "note", note(&format!("more {round}")), None).await;
+        last = dz
+            .send("fr-ocl", "note", note(&format!("more {round}")), None)
+            .await;
     }
     assert_eq!(dz.settled(&last).await["state"], "delivered");
     let status = cosigned_by(&fr, 1).await;
@@ -204,7 +221,9 @@ async fn served_tiles_are_read_by_tlog_scales() {
     for i in [0, 255, 256, size - 1] {
         let bundle = proof(&fr, i).await;
         let v: Value = serde_json::from_str(&bundle.to_json()).unwrap();
-        let checkpoint = SignedCheckpoint::parse_unverified(v["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+        let checkpoint =
+            SignedCheckpoint::parse_unverified(v["checkpoint"].as_str().unwrap().as_bytes())
+                .unwrap();
         if checkpoint.checkpoint.size == size {
             cases.push(json!({ "index": i, "entry": v["entry"], "proof": v["proof"] }));
         }
@@ -245,7 +264,9 @@ async fn a_node_that_rewrites_its_history_raises_an_alarm_at_its_witnesses() {
     let mut fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
     let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
     for round in 0..3 {
-        let id = dz.send("fr-ocl", "note", note(&format!("before {round}")), None).await;
+        let id = dz
+            .send("fr-ocl", "note", note(&format!("before {round}")), None)
+            .await;
         assert_eq!(dz.settled(&id).await["state"], "delivered");
     }
     // dz-247 has now verified and cosigned fr-ocl's tree of 3 entries.
@@ -257,9 +278,16 @@ async fn a_node_that_rewrites_its_history_raises_an_alarm_at_its_witnesses() {
     fed.start_node(fr_index).await;
     // The rewritten log: three different entries, same size, then more.
     for round in 0..3 {
-        let id = dz.send("fr-ocl", "note", note(&format!("after {round}")), None).await;
+        let id = dz
+            .send("fr-ocl", "note", note(&format!("after {round}")), None)
+            .await;
         let m = dz.settled(&id).await;
-        assert_eq!(m["state"], "delivered", "{m} {}", dz.get("/api/v1/peers").await.1);
+        assert_eq!(
+            m["state"],
+            "delivered",
+            "{m} {}",
+            dz.get("/api/v1/peers").await.1
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     let alarms = loop {
@@ -288,6 +316,9 @@ async fn a_node_that_rewrites_its_history_raises_an_alarm_at_its_witnesses() {
         of_fr["last_error"].as_str().unwrap_or("").contains("ALARM"),
         "{of_fr}"
     );
-    assert_eq!(of_fr["size"], 3, "the witness keeps the tree it trusted, not the rewritten one");
+    assert_eq!(
+        of_fr["size"], 3,
+        "the witness keeps the tree it trusted, not the rewritten one"
+    );
     fed.shutdown().await;
 }

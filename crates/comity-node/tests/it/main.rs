@@ -5,6 +5,6 @@ mod api;
 mod delivery;
 mod exchange;
 mod harness;
-mod ledger;
 mod hashlists;
+mod ledger;
 mod refusals;

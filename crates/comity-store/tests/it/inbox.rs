@@ -60,8 +60,16 @@ async fn each_message_is_accepted_once() {
         assert_eq!(stored.digest, vec![1; 32], "a replay changes nothing");
         let (digest, receipt) = s.inbound_receipt("a").await.unwrap().unwrap();
         assert_eq!((digest, receipt), (vec![1; 32], b"receipt a 0".to_vec()));
-        assert_eq!(stored.log_index, Some(1), "b is the second entry of the ledger");
-        assert_eq!(s.ledger_size().await.unwrap(), 2, "duplicates and replays add nothing");
+        assert_eq!(
+            stored.log_index,
+            Some(1),
+            "b is the second entry of the ledger"
+        );
+        assert_eq!(
+            s.ledger_size().await.unwrap(),
+            2,
+            "duplicates and replays add nothing"
+        );
         let entry = s.ledger_entry(1).await.unwrap().unwrap();
         assert_eq!(entry.bytes, b"received b");
         let ids: Vec<_> = s

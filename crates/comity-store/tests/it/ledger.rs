@@ -53,7 +53,10 @@ async fn append_and_compare(s: &Store, batches: &[u64]) -> MemoryLog {
         }
     }
     for id in tile::hash_tiles_for_size(size) {
-        let bytes = s.ledger_compute(|r| tile::tile_bytes(&id, r)).await.unwrap();
+        let bytes = s
+            .ledger_compute(|r| tile::tile_bytes(&id, r))
+            .await
+            .unwrap();
         assert_eq!(bytes, reference.tile(&id).unwrap(), "tile {}", id.path());
     }
     reference
@@ -65,15 +68,25 @@ async fn batches_build_the_same_tree_as_the_reference() {
         let s = &db.store;
         let reference = append_and_compare(s, &[1, 2, 5, 300, 1, 2500, 7]).await;
         let bytes = s.ledger_entries(256, 260).await.unwrap();
-        let expected: Vec<Vec<u8>> = (256..260).map(|i| reference.entry(i).unwrap().to_vec()).collect();
+        let expected: Vec<Vec<u8>> = (256..260)
+            .map(|i| reference.entry(i).unwrap().to_vec())
+            .collect();
         assert_eq!(bytes, expected);
         assert_eq!(
             s.ledger_check().await.unwrap(),
             LedgerCheck::Consistent { size: 2816 }
         );
         let recent = s.ledger_recent(Some("data_access"), 2).await.unwrap();
-        assert_eq!(recent.iter().map(|r| r.idx).collect::<Vec<_>>(), [2815, 2814]);
-        assert!(s.ledger_recent(Some("message_sent"), 2).await.unwrap().is_empty());
+        assert_eq!(
+            recent.iter().map(|r| r.idx).collect::<Vec<_>>(),
+            [2815, 2814]
+        );
+        assert!(
+            s.ledger_recent(Some("message_sent"), 2)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -82,17 +95,26 @@ async fn queued_messages_are_logged_in_the_same_transaction() {
     for db in each_backend().await {
         let s = &db.store;
         s.ledger_append(&[entry(0)]).await.unwrap();
-        s.enqueue(&[message("m1", "fr-ocl", "c", 1), message("m2", "fr-ocl", "c", 2)])
-            .await
-            .unwrap();
+        s.enqueue(&[
+            message("m1", "fr-ocl", "c", 1),
+            message("m2", "fr-ocl", "c", 2),
+        ])
+        .await
+        .unwrap();
         let m2 = s.get_outbound("m2").await.unwrap().unwrap();
         assert_eq!(m2.log_index, Some(2));
         let logged = s.ledger_entry(2).await.unwrap().unwrap();
-        assert_eq!((logged.kind.as_str(), logged.bytes.as_slice()), ("message_sent", &b"sent m2"[..]));
+        assert_eq!(
+            (logged.kind.as_str(), logged.bytes.as_slice()),
+            ("message_sent", &b"sent m2"[..])
+        );
         // A message refused by the database (duplicate id) takes its entry down with it.
         assert!(s.enqueue(&[message("m1", "fr-ocl", "c", 3)]).await.is_err());
         assert_eq!(s.ledger_size().await.unwrap(), 3);
-        assert_eq!(s.ledger_check().await.unwrap(), LedgerCheck::Consistent { size: 3 });
+        assert_eq!(
+            s.ledger_check().await.unwrap(),
+            LedgerCheck::Consistent { size: 3 }
+        );
     }
 }
 
@@ -115,9 +137,15 @@ async fn damaged_hash_rows_are_rebuilt_from_the_entries() {
         LedgerCheck::Repaired { size: 700, .. }
     ));
     assert_eq!(s.ledger_root(700).await.unwrap(), reference.root().unwrap());
-    assert_eq!(s.ledger_check().await.unwrap(), LedgerCheck::Consistent { size: 700 });
+    assert_eq!(
+        s.ledger_check().await.unwrap(),
+        LedgerCheck::Consistent { size: 700 }
+    );
     let id = TileId::parse_path("tile/0/001.p/188").unwrap();
-    let bytes = s.ledger_compute(|r| tile::tile_bytes(&id, r)).await.unwrap();
+    let bytes = s
+        .ledger_compute(|r| tile::tile_bytes(&id, r))
+        .await
+        .unwrap();
     assert_eq!(bytes, reference.tile(&id).unwrap());
 }
 
@@ -126,15 +154,29 @@ async fn checkpoints_cosignatures_witnessing_and_alarms() {
     for db in each_backend().await {
         let s = &db.store;
         assert!(s.latest_checkpoint(false).await.unwrap().is_none());
-        s.save_checkpoint(3, "log\n3\nroot3\n\n— log AAAA\n", 10).await.unwrap();
+        s.save_checkpoint(3, "log\n3\nroot3\n\n— log AAAA\n", 10)
+            .await
+            .unwrap();
         s.save_checkpoint(3, "something else", 11).await.unwrap();
-        s.save_checkpoint(9, "log\n9\nroot9\n\n— log BBBB\n", 12).await.unwrap();
-        s.add_cosignature(3, "fr-ocl.comity/witness", "— fr-ocl.comity/witness X\n", 13)
+        s.save_checkpoint(9, "log\n9\nroot9\n\n— log BBBB\n", 12)
             .await
             .unwrap();
-        s.add_cosignature(3, "fr-ocl.comity/witness", "— fr-ocl.comity/witness Y\n", 14)
-            .await
-            .unwrap();
+        s.add_cosignature(
+            3,
+            "fr-ocl.comity/witness",
+            "— fr-ocl.comity/witness X\n",
+            13,
+        )
+        .await
+        .unwrap();
+        s.add_cosignature(
+            3,
+            "fr-ocl.comity/witness",
+            "— fr-ocl.comity/witness Y\n",
+            14,
+        )
+        .await
+        .unwrap();
         let latest = s.latest_checkpoint(false).await.unwrap().unwrap();
         assert_eq!((latest.size, latest.cosignatures.len()), (9, 0));
         let cosigned = s.latest_checkpoint(true).await.unwrap().unwrap();
@@ -147,20 +189,49 @@ async fn checkpoints_cosignatures_witnessing_and_alarms() {
         assert_eq!(s.checkpoint_covering(4).await.unwrap().unwrap().size, 9);
         assert!(s.checkpoint_covering(10).await.unwrap().is_none());
 
-        s.record_witness_check("ma-moj", 20, Some("connection refused")).await.unwrap();
-        s.record_witnessed("ma-moj", 5, "n5", 21, true).await.unwrap();
-        s.record_witnessed("ma-moj", 4, "n4", 22, false).await.unwrap();
+        s.record_witness_check("ma-moj", 20, Some("connection refused"))
+            .await
+            .unwrap();
+        s.record_witnessed("ma-moj", 5, "n5", 21, true)
+            .await
+            .unwrap();
+        s.record_witnessed("ma-moj", 4, "n4", 22, false)
+            .await
+            .unwrap();
         let w = s.witnessed("ma-moj").await.unwrap().unwrap();
-        assert_eq!((w.size, w.note.as_deref(), w.last_error), (Some(5), Some("n5"), None));
-        assert_eq!(w.cosigned_at, Some(21), "a smaller tree never replaces the kept one");
-        s.record_witness_check("ma-moj", 23, Some("bad proof")).await.unwrap();
+        assert_eq!(
+            (w.size, w.note.as_deref(), w.last_error),
+            (Some(5), Some("n5"), None)
+        );
+        assert_eq!(
+            w.cosigned_at,
+            Some(21),
+            "a smaller tree never replaces the kept one"
+        );
+        s.record_witness_check("ma-moj", 23, Some("bad proof"))
+            .await
+            .unwrap();
         let w = &s.witness_health().await.unwrap()[0];
-        assert_eq!((w.size, w.checked_at, w.last_error.as_deref()), (Some(5), 23, Some("bad proof")));
+        assert_eq!(
+            (w.size, w.checked_at, w.last_error.as_deref()),
+            (Some(5), 23, Some("bad proof"))
+        );
 
-        assert!(s.record_alarm("ma-moj", "not_a_prefix", "{}", "f1", 30).await.unwrap());
-        assert!(!s.record_alarm("ma-moj", "not_a_prefix", "{}", "f1", 31).await.unwrap());
+        assert!(
+            s.record_alarm("ma-moj", "not_a_prefix", "{}", "f1", 30)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.record_alarm("ma-moj", "not_a_prefix", "{}", "f1", 31)
+                .await
+                .unwrap()
+        );
         let alarms = s.alarms().await.unwrap();
         assert_eq!(alarms.len(), 1);
-        assert_eq!((alarms[0].peer.as_str(), alarms[0].detected_at), ("ma-moj", 30));
+        assert_eq!(
+            (alarms[0].peer.as_str(), alarms[0].detected_at),
+            ("ma-moj", 30)
+        );
     }
 }
