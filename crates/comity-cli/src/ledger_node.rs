@@ -147,8 +147,8 @@ pub async fn alarms(dir: &Path, json: bool) -> Result<bool> {
 }
 
 /// Downloads the log `peer` serves (checkpoint, every tile and entry bundle) into `out`, over
-/// TLS pinned to the peer's key in this node's trust list; returns the log key (vkey) to verify
-/// it with.
+/// TLS pinned to the peer's key in this node's trust list and authenticated with this node's
+/// TLS key; returns the log key (vkey) to verify it with.
 pub async fn fetch(dir: &Path, peer: &str, out: &Path) -> Result<String> {
     let nd = NodeDir::new(dir);
     let config = nd.read_config()?;
@@ -166,7 +166,9 @@ pub async fn fetch(dir: &Path, peer: &str, out: &Path) -> Result<String> {
         .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(k.as_bytes()).ok())
         .context("no valid signing key for the peer in the trust list")?;
     let log_vkey = names::log_verifier(peer.as_str(), &log_key)?.to_vkey();
-    let tls = comity_node::peer_tls_config(&peer, d.tls_key)?;
+    // Nodes serve their logs to federation members only (mutual TLS): fetch as this node.
+    let secrets = nd.read_secrets(&crate::nodedir::passphrase(false)?)?;
+    let tls = comity_node::peer_tls_config(&peer, d.tls_key, &secrets)?;
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .build()?;

@@ -253,7 +253,8 @@ pub(crate) fn client_for(node: &Node, peer: &NodeId) -> Result<(reqwest::Client,
     {
         return Ok((client.clone(), endpoint));
     }
-    let tls = crate::tls::client_config(peer, descriptor.tls_key).map_err(|e| e.to_string())?;
+    let tls = crate::tls::client_config(peer, descriptor.tls_key, &node.inner.secrets)
+        .map_err(|e| e.to_string())?;
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .connect_timeout(Duration::from_secs(5))

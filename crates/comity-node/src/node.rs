@@ -109,7 +109,8 @@ impl RunningNode {
             .api_listener
             .local_addr()
             .map_err(|e| NodeError::Listen(e.to_string()))?;
-        let tls = crate::tls::server_config(&setup.secrets)?;
+        let member_tls_keys = trust.members().map(|d| d.tls_key).collect();
+        let tls = crate::tls::server_config(&setup.secrets, member_tls_keys)?;
         match setup.store.ledger_check().await? {
             LedgerCheck::Consistent { size } => tracing::info!(size, "ledger verified"),
             LedgerCheck::Repaired { size, detail } => {

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use comity_ledger::tile::{TileSet, entry_bundles_for_size, hash_tiles_for_size};
 use comity_ledger::{EntryKind, NoteVerifier, ProofBundle, SignedCheckpoint, names};
+use comity_seal::NodeSecrets;
 use serde_json::{Value, json};
 
 use crate::harness::{Api, Federation, backends, note, preservation_request};
@@ -128,16 +129,22 @@ async fn receipts_name_the_recipients_entry_and_its_proof_verifies_with_cosignat
     }
 }
 
-/// Fetches a node's checkpoint and every tile and bundle of its tree over pinned TLS, as a
-/// witness or an auditor would, into `dir` laid out as served.
-async fn mirror(fed: &Federation, id: &str, dir: &Path) -> SignedCheckpoint {
+/// A client of `id`'s federation listener over mutual TLS, authenticated with `secrets`.
+fn federation_client(fed: &Federation, id: &str, secrets: &NodeSecrets) -> reqwest::Client {
     let m = &fed.members[fed.index(id)];
-    let d = &m.descriptor.descriptor;
-    let tls = comity_node::peer_tls_config(&m.id, d.tls_key).unwrap();
-    let client = reqwest::Client::builder()
+    let tls =
+        comity_node::peer_tls_config(&m.id, m.descriptor.descriptor.tls_key, secrets).unwrap();
+    reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Fetches a node's checkpoint and every tile and bundle of its tree over pinned TLS, as a
+/// witness (member `by`) would, into `dir` laid out as served.
+async fn mirror(fed: &Federation, id: &str, by: &str, dir: &Path) -> SignedCheckpoint {
+    let d = &fed.members[fed.index(id)].descriptor.descriptor;
+    let client = federation_client(fed, id, &fed.members[fed.index(by)].secrets);
     let get = |path: String| {
         let client = client.clone();
         let url = format!("{}/ledger/{path}", d.endpoint);
@@ -215,7 +222,20 @@ async fn served_tiles_are_read_by_tlog_scales() {
     assert!(size > 256, "{status}");
 
     let dir = tempfile::tempdir().unwrap();
-    let cp = mirror(&fed, "fr-ocl", dir.path()).await;
+    let cp = mirror(&fed, "fr-ocl", "dz-247", dir.path()).await;
+    let stranger = NodeSecrets::generate(&mut rand::rng());
+    let endpoint = &fed.members[fed.index("fr-ocl")]
+        .descriptor
+        .descriptor
+        .endpoint;
+    let refused = federation_client(&fed, "fr-ocl", &stranger)
+        .get(format!("{endpoint}/ledger/checkpoint"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a client whose TLS key is no member's is refused at the handshake"
+    );
     assert_eq!(cp.checkpoint.size, size);
     let mut cases = Vec::new();
     for i in [0, 255, 256, size - 1] {

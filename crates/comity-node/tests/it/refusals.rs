@@ -47,7 +47,10 @@ fn with_header_field(bytes: &[u8], field: &str, value: Value) -> Vec<u8> {
 
 async fn post(fed: &Federation, to: &str, batch: &[Vec<u8>]) -> Vec<Value> {
     let m = &fed.members[fed.index(to)];
-    let tls = comity_node::peer_tls_config(&m.id, m.descriptor.descriptor.tls_key).unwrap();
+    // The transport is a member's (mutual TLS); what is refused is decided by the envelopes.
+    let relay = fed.members.iter().find(|o| o.id != m.id).unwrap();
+    let tls = comity_node::peer_tls_config(&m.id, m.descriptor.descriptor.tls_key, &relay.secrets)
+        .unwrap();
     let client = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .build()
