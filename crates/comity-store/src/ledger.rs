@@ -49,7 +49,7 @@ pub enum LedgerCheck {
 
 /// Writes go to SQLite in statements of at most this many rows (well under its 32,766 bound
 /// variables; PostgreSQL allows 65,535).
-pub(crate) const ROWS_PER_STATEMENT: usize = 2000;
+pub(crate) const ROWS_PER_STATEMENT: usize = 128;
 
 #[derive(Default)]
 struct Recorder(RefCell<Vec<u64>>);
