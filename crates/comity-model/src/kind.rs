@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::Problems;
 use crate::ids::string_serde;
-use crate::{ModelError, PreservationAck, PreservationRequest};
+use crate::{ModelError, PreservationAck, PreservationRequest, RequestAction, RequestOpen};
 
 /// What a message is; decides the type of its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,13 +14,17 @@ pub enum MessageKind {
     PreservationRequest,
     PreservationAck,
     Note,
+    RequestOpen,
+    RequestAction,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 3] = [
+    pub const ALL: [MessageKind; 5] = [
         MessageKind::PreservationRequest,
         MessageKind::PreservationAck,
         MessageKind::Note,
+        MessageKind::RequestOpen,
+        MessageKind::RequestAction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -28,6 +32,8 @@ impl MessageKind {
             MessageKind::PreservationRequest => "preservation.request",
             MessageKind::PreservationAck => "preservation.ack",
             MessageKind::Note => "note",
+            MessageKind::RequestOpen => "request.open",
+            MessageKind::RequestAction => "request.action",
         }
     }
 }
@@ -63,6 +69,8 @@ pub enum Body {
     PreservationRequest(PreservationRequest),
     PreservationAck(PreservationAck),
     Note(Note),
+    RequestOpen(RequestOpen),
+    RequestAction(RequestAction),
 }
 
 impl Body {
@@ -71,6 +79,8 @@ impl Body {
             Body::PreservationRequest(_) => MessageKind::PreservationRequest,
             Body::PreservationAck(_) => MessageKind::PreservationAck,
             Body::Note(_) => MessageKind::Note,
+            Body::RequestOpen(_) => MessageKind::RequestOpen,
+            Body::RequestAction(_) => MessageKind::RequestAction,
         }
     }
 
@@ -89,6 +99,8 @@ impl Body {
             MessageKind::PreservationRequest => Body::PreservationRequest(parse(kind, value)?),
             MessageKind::PreservationAck => Body::PreservationAck(parse(kind, value)?),
             MessageKind::Note => Body::Note(parse(kind, value)?),
+            MessageKind::RequestOpen => Body::RequestOpen(parse(kind, value)?),
+            MessageKind::RequestAction => Body::RequestAction(parse(kind, value)?),
         };
         body.validate()?;
         Ok(body)
@@ -99,8 +111,10 @@ impl Body {
             Body::PreservationRequest(b) => serde_json::to_value(b),
             Body::PreservationAck(b) => serde_json::to_value(b),
             Body::Note(b) => serde_json::to_value(b),
+            Body::RequestOpen(b) => serde_json::to_value(b),
+            Body::RequestAction(b) => serde_json::to_value(b),
         };
-        // These types hold only strings, integers, booleans and sequences of them.
+        // These types hold only strings, integers, booleans, JSON values and sequences of them.
         value.unwrap_or(Value::Null)
     }
 
@@ -111,6 +125,8 @@ impl Body {
             Body::PreservationRequest(b) => b.check(&mut problems),
             Body::PreservationAck(b) => b.check(&mut problems),
             Body::Note(n) => problems.require_text("text", &n.text, 20_000),
+            Body::RequestOpen(b) => b.check(&mut problems),
+            Body::RequestAction(b) => b.check(&mut problems),
         }
         problems.finish()
     }
