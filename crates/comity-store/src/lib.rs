@@ -14,6 +14,7 @@ mod peers;
 mod pool;
 mod provision;
 mod rejections;
+mod requests;
 mod rows;
 
 pub use error::StoreError;
@@ -21,4 +22,5 @@ pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
 pub use inbox::InboundOutcome;
 pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};
 pub use pool::Store;
+pub use requests::{NewRequest, RequestChange, RequestEvent, Side, StoredEvent, StoredRequest};
 pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};

@@ -5,3 +5,4 @@ mod backends;
 mod delivery;
 mod inbox;
 mod ledger;
+mod requests;
