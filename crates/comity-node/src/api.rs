@@ -27,6 +27,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/peers", get(peers))
         .route("/api/v1/rejections", get(rejections))
         .merge(crate::ledger_http::api_routes())
+        .merge(crate::requests_http::api_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
         .route(
@@ -57,7 +58,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Body-parsing failures become API errors with a stable code rather than axum's plain text.
-struct ApiJson<T>(T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
     type Rejection = NodeError;

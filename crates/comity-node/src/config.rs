@@ -24,6 +24,8 @@ pub struct NodeConfig {
     pub witness_interval_ms: u64,
     /// Bearer token of the user API.
     pub api_token: String,
+    /// Who request deadlines escalate to after the central authority.
+    pub supervisor: String,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -42,6 +44,7 @@ impl NodeConfig {
             checkpoint_interval_ms: 1000,
             witness_interval_ms: 10_000,
             api_token,
+            supervisor: "the duty supervisor".into(),
         }
     }
 }

@@ -7,3 +7,4 @@ mod exchange;
 mod harness;
 mod ledger;
 mod refusals;
+mod requests;
