@@ -74,6 +74,7 @@ async fn send(
     State(node): State<Node>,
     ApiJson(req): ApiJson<SendRequest>,
 ) -> Result<Response, NodeError> {
+    crate::requests::refuse_raw(&req.kind)?;
     let accepted = node.send(req).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }

@@ -12,8 +12,8 @@ use comity_law::{Channel, LawPacks, Question};
 use comity_ledger::entry::{Digest, Subject};
 use comity_ledger::{Entry, EntryKind};
 use comity_model::{
-    Body as MessageBody, MessageId, NodeId, REQUEST_MESSAGE_VERSION, RequestAction, RequestOpen,
-    Role, Timestamp,
+    Body as MessageBody, MessageId, MessageKind, NodeId, REQUEST_MESSAGE_VERSION, RequestAction,
+    RequestOpen, Role, Timestamp,
 };
 use comity_store::{
     Inbound, NewRequest, Rejection, RequestChange, RequestEvent, Side, StoredRequest,
@@ -153,6 +153,17 @@ fn transition_event(
         detail: None,
         message_id,
     }
+}
+
+/// Request messages are sent by the node itself, with the request stored first: a user sending
+/// one through the message route would leave the two sides with different requests.
+pub(crate) fn refuse_raw(kind: &str) -> Result<(), NodeError> {
+    if kind == MessageKind::RequestOpen.as_str() || kind == MessageKind::RequestAction.as_str() {
+        return Err(NodeError::BadRequest(format!(
+            "{kind} messages are sent by the node: use /api/v1/requests"
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) fn read_request(stored: &StoredRequest) -> Result<Request, NodeError> {

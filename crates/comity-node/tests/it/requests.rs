@@ -231,6 +231,16 @@ async fn illegal_and_wrong_party_transitions_and_faulty_fields_are_refused_with_
         .get("/api/v1/requests/0193a3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d")
         .await;
     assert_eq!(status, 404, "{v}");
+
+    // Request messages only travel with their stored request.
+    let (status, v) = dz
+        .post(
+            "/api/v1/messages",
+            &json!({"to": "fr-ocl", "kind": "request.action", "body": {}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["code"], "api.bad_request");
     fed.shutdown().await;
 }
 
