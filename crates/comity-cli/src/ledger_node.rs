@@ -38,11 +38,7 @@ pub async fn checkpoint(dir: &Path, json: bool) -> Result<()> {
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        println!(
-            "cosigned  size {} by {}",
-            cosigned["size"],
-            by.join(", ")
-        );
+        println!("cosigned  size {} by {}", cosigned["size"], by.join(", "));
     }
     for w in status["witnessing"].as_array().into_iter().flatten() {
         println!(
@@ -50,7 +46,10 @@ pub async fn checkpoint(dir: &Path, json: bool) -> Result<()> {
             w["peer"].as_str().unwrap_or("?"),
             w["size"],
             w["checked_at"].as_str().unwrap_or("?"),
-            w["last_error"].as_str().map(|e| format!("ERROR {e}")).unwrap_or_else(|| "ok".into())
+            w["last_error"]
+                .as_str()
+                .map(|e| format!("ERROR {e}"))
+                .unwrap_or_else(|| "ok".into())
         );
     }
     let alarms = status["alarms"].as_u64().unwrap_or(0);
@@ -104,7 +103,13 @@ pub async fn entries(dir: &Path, kind: Option<&str>, limit: u32, json: bool) -> 
             .as_array()
             .into_iter()
             .flatten()
-            .map(|s| format!("{} {}", s["type"].as_str().unwrap_or("?"), s["id"].as_str().unwrap_or("?")))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["type"].as_str().unwrap_or("?"),
+                    s["id"].as_str().unwrap_or("?")
+                )
+            })
             .collect();
         println!(
             "{:>8}  {}  {:<16} {:<20} {}",
