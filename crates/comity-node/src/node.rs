@@ -144,6 +144,8 @@ impl RunningNode {
                 workflows,
             }),
         };
+        let open = node.load_schedule().await?;
+        tracing::info!(open, "request deadlines loaded");
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),

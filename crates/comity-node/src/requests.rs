@@ -582,12 +582,8 @@ impl Node {
     }
 }
 
-/// Polls the scheduler on every tick until shutdown.
+/// Polls the scheduler on every tick until shutdown (`RunningNode::start` loaded it).
 pub(crate) async fn run(node: Node, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    match node.load_schedule().await {
-        Ok(n) => tracing::info!(open = n, "request deadlines loaded"),
-        Err(e) => tracing::error!(code = e.code(), "could not load request deadlines: {e}"),
-    }
     let every = std::time::Duration::from_millis(node.config().tick_ms.max(1));
     loop {
         if let Err(e) = node.poll_requests(Timestamp::from_unix_ms(now_ms())).await {

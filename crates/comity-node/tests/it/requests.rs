@@ -247,9 +247,13 @@ async fn illegal_and_wrong_party_transitions_and_faulty_fields_are_refused_with_
 #[tokio::test]
 async fn reminders_and_escalations_are_recorded_and_overdue_requests_listed() {
     for backend in backends() {
-        let fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
+        let mut fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
         let dz = fed.api("dz-247");
         let opened = open(&dz).await;
+        // The scheduler is rebuilt from the stored due times when the node starts again.
+        let i = fed.index("dz-247");
+        fed.stop_node(i).await;
+        fed.start_node(i).await;
         let id = opened["id"].as_str().unwrap().to_owned();
         let due: Timestamp = opened["due"]["at"].as_str().unwrap().parse().unwrap();
 
