@@ -19,8 +19,8 @@ use comity_store::{
     Inbound, NewRequest, Rejection, RequestChange, RequestEvent, Side, StoredRequest,
 };
 use comity_workflow::{
-    Action, Actor, Alert, AlertKind, Body, Draft, Link, Request, Rules, Scheduler, Transition,
-    UseConditions, WorkflowError,
+    Action, Actor, Alert, AlertKind, Body, Draft, FollowUp, Link, Request, Rules, Scheduler,
+    Transition, UseConditions, WorkflowError,
 };
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -278,7 +278,31 @@ impl Node {
             at: now,
         });
         self.send_request_message(&request, 1, body, None).await?;
+        for f in &t.follow_ups {
+            if let FollowUp::ExtendPreservation { preservation } = f {
+                self.extend_preservation(*preservation, request.id, &req.to)
+                    .await;
+            }
+        }
         Ok(request)
+    }
+
+    /// The assistance request that follows a preservation extends it (Art. 29.7): the
+    /// requesting node applies `extend` to the preservation it sent to the same peer. A
+    /// preservation that is not (or no longer) preserved is left as it is.
+    async fn extend_preservation(&self, preservation: MessageId, mla: MessageId, peer: &NodeId) {
+        let id = preservation.to_string();
+        match self.store().get_request(&id).await {
+            Ok(Some(r)) if r.peer == peer.as_str() && r.side == Side::Requesting => {}
+            _ => return,
+        }
+        let act = ActOn {
+            role: None,
+            action: Action::Extend { mla },
+        };
+        if let Err(e) = self.act_on_request(&id, act).await {
+            tracing::warn!(code = e.code(), request = %id, "preservation not extended: {e}");
+        }
     }
 
     /// Applies an action of this node's user, stores it and sends it to the other side.

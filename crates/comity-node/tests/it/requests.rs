@@ -48,7 +48,12 @@ fn content_for(problems: &[Value]) -> Value {
 
 /// Opens the preservation request from dz-247 to fr-ocl, answering what the pre-flight asks.
 async fn open(dz: &Api) -> Value {
-    let mut req = json!({"to": "fr-ocl", "body": body(), "conditions": conditions(),
+    open_with(dz, body()).await
+}
+
+/// Opens a request from dz-247 to fr-ocl, answering what the pre-flight asks.
+async fn open_with(dz: &Api, body: Value) -> Value {
+    let mut req = json!({"to": "fr-ocl", "body": body, "conditions": conditions(),
         "override_reason": "urgent: the logs will be lost before a treaty basis is settled"});
     let (status, v) = dz.post("/api/v1/requests", &req).await;
     if status == 201 {
@@ -168,8 +173,53 @@ async fn a_preservation_request_runs_on_both_nodes_with_the_same_timeline() {
 
         let (_, list) = dz.get("/api/v1/requests?state=preserved").await;
         assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+        // The assistance request that follows extends the preservation on both sides.
+        let mla = open_with(
+            &dz,
+            json!({"kind": "mutual_assistance", "body": {
+                "case": {"requesting_authority": "Public Prosecutor of Algiers",
+                         "case_reference": "DZ-2026-0042",
+                         "offences": ["illegal_access", "computer_fraud"],
+                         "facts": "Servers hosted in France were used to divert payments."},
+                "measure": "stored_data",
+                "data": "The preserved connection logs",
+                "custodian_or_location": "Hosting provider in Roubaix, France",
+                "preservation": id}}),
+        )
+        .await;
+        let mla_id = mla["id"].as_str().unwrap();
+        reaches(&fr, mla_id, "sent").await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let extended = loop {
+            let (_, v) = fr.get(&format!("/api/v1/requests/{id}")).await;
+            if v["timeline"].as_array().unwrap().len() == 4 || Instant::now() > deadline {
+                break v;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(
+            extended["timeline"][3]["action"]["action"], "extend",
+            "{extended}"
+        );
+        assert_eq!(extended["timeline"][3]["actor"]["node"], "dz-247");
+        let (_, ours) = dz.get(&format!("/api/v1/requests/{id}")).await;
+        assert_eq!(ours["request"], extended["request"]);
+        assert!(
+            ours["request"]["links"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"rel": "followed_by", "request": mla_id})),
+            "{ours}"
+        );
         let (_, list) = dz.get("/api/v1/requests?state=sent").await;
-        assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+        let kinds: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["mutual_assistance"], "{list}");
         fed.shutdown().await;
     }
 }
