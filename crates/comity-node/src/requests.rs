@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use comity_law::{Channel, LawPacks, Question};
+use comity_law::{Channel, LawPacks, Measure, Question};
 use comity_ledger::entry::{Digest, Subject};
 use comity_ledger::{Entry, EntryKind};
 use comity_model::{
@@ -181,8 +181,9 @@ impl Node {
         }
     }
 
-    /// Asks the law engine about the measure between this node's state and the peer's, and
-    /// keeps its answer as the request's pre-flight record.
+    /// Asks the law engine about the measure between this node's state and the peer's (and
+    /// about dual criminality where the basis requires it), and keeps its answers as the
+    /// request's pre-flight record.
     fn preflight(
         &self,
         to: &NodeId,
@@ -225,7 +226,30 @@ impl Node {
             })?),
             None => basis.channels.first().copied(),
         };
-        let mut pf = comity_workflow::preflight(&basis, None, None, channel);
+        let dual = if basis.dual_criminality_required && !body.offences().is_empty() {
+            let purpose = match measure {
+                Measure::Preservation => "preservation",
+                Measure::Extradition | Measure::ProvisionalArrest => "extradition",
+                _ => "mla",
+            };
+            let q = law
+                .question_from_json(&serde_json::json!({
+                    "question": "dual_criminality",
+                    "requesting": basis.requesting.to_string(),
+                    "requested": basis.requested.to_string(),
+                    "purpose": purpose,
+                    "conduct": {"offences": body.offences()},
+                    "date": date,
+                }))
+                .map_err(law_error)?;
+            match q {
+                Question::DualCriminality(q) => Some(law.dual_criminality(&q)),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        let mut pf = comity_workflow::preflight(&basis, dual.as_ref(), None, channel);
         if let Some(reason) = override_reason {
             pf = pf.with_override(reason);
         }

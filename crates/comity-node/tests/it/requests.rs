@@ -189,6 +189,10 @@ async fn a_preservation_request_runs_on_both_nodes_with_the_same_timeline() {
         )
         .await;
         let mla_id = mla["id"].as_str().unwrap();
+        assert!(
+            mla["request"]["preflight"]["dual_criminality"].is_object(),
+            "the pre-flight asked about dual criminality: {mla}"
+        );
         reaches(&fr, mla_id, "sent").await;
         let deadline = Instant::now() + Duration::from_secs(60);
         let extended = loop {
