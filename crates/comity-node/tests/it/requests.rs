@@ -346,3 +346,63 @@ async fn reminders_and_escalations_are_recorded_and_overdue_requests_listed() {
         fed.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_lapsed_preservation_expires_on_both_sides_and_cannot_be_acted_upon() {
+    for backend in backends() {
+        let fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
+        let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
+        let id = open(&dz).await["id"].as_str().unwrap().to_owned();
+        reaches(&fr, &id, "sent").await;
+        for action in [
+            json!({"action": "acknowledge", "reference": "FR-1"}),
+            json!({"action": "preserve", "until": null}),
+        ] {
+            let (status, v) = fr
+                .post(
+                    &format!("/api/v1/requests/{id}/actions"),
+                    &json!({ "action": action }),
+                )
+                .await;
+            assert_eq!(status, 200, "{v}");
+        }
+        let preserved = reaches(&dz, &id, "preserved").await;
+        assert_eq!(preserved["due"]["hard"], true, "{preserved}");
+        let due: Timestamp = preserved["due"]["at"].as_str().unwrap().parse().unwrap();
+
+        // Each side notices the lapse on its own and records the same expiry, dated at the
+        // deadline.
+        for node in ["dz-247", "fr-ocl"] {
+            fed.node(node)
+                .node
+                .poll_requests(due.plus_ms(1))
+                .await
+                .unwrap();
+        }
+        let ours = reaches(&dz, &id, "expired").await;
+        let theirs = reaches(&fr, &id, "expired").await;
+        assert_eq!(ours["request"], theirs["request"]);
+        let last = ours["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|e| e["event"] == "transition")
+            .unwrap()
+            .clone();
+        assert_eq!(last["to"], "expired");
+        assert_eq!(last["at"], due.to_string());
+
+        let (status, v) = dz
+            .post(
+                &format!("/api/v1/requests/{id}/actions"),
+                &json!({"action": {"action": "release", "reason": "no longer needed"}}),
+            )
+            .await;
+        assert_eq!(status, 409, "{v}");
+        assert_eq!(v["error"]["code"], "workflow.expired");
+        let (_, entries) = dz.get("/api/v1/ledger/entries?kind=request_state").await;
+        assert_eq!(entries[0]["entry"]["attrs"]["to"], "expired", "{entries}");
+        fed.shutdown().await;
+    }
+}
