@@ -208,7 +208,11 @@ async fn a_preservation_request_runs_on_both_nodes_with_the_same_timeline() {
         );
         assert_eq!(extended["timeline"][3]["actor"]["node"], "dz-247");
         let (_, ours) = dz.get(&format!("/api/v1/requests/{id}")).await;
-        assert_eq!(ours["request"], extended["request"]);
+        assert_eq!(
+            ours["request"], extended["request"],
+            "\nDZ {}\nFR {}",
+            ours["timeline"], extended["timeline"]
+        );
         assert!(
             ours["request"]["links"]
                 .as_array()
