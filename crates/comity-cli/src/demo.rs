@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use comity_law::{LawPacks, Question};
 use comity_ledger::{NoteVerifier, ProofBundle};
 use comity_model::Timestamp;
 use comity_node::RunningNode;
@@ -248,6 +249,9 @@ async fn scenario(base: &Path) -> Result<()> {
     });
     send_and_confirm(&dz, &fr, "dz-247", "fr-ocl", &note, start).await?;
     show_ledger(&dz, &fr, &req).await?;
+    let packs = LawPacks::shipped()?;
+    request_workflow(base, &packs).await?;
+    cross_border_case(&packs)?;
 
     let peers = dz.get("/api/v1/peers").await?;
     println!("\nPeer health seen from dz-247:");
@@ -365,4 +369,153 @@ fn latency_ms(m: &Value) -> Option<i64> {
     let created: Timestamp = m["created_at"].as_str()?.parse().ok()?;
     let delivered: Timestamp = m["delivered_at"].as_str()?.parse().ok()?;
     Some(delivered.unix_ms() - created.unix_ms())
+}
+
+/// The content items the instruments require for a measure between two states, answered from
+/// the body (the node asks the same law engine when the request is opened).
+fn required_content(packs: &LawPacks, from: &str, to: &str, measure: &str) -> Result<Value> {
+    let today = &Timestamp::from_unix_ms(comity_node::now_ms()).to_string()[..10];
+    let q = packs.question_from_json(&json!({"question": "legal_basis", "requesting": from,
+        "requested": to, "measure": measure, "date": today}))?;
+    let Question::LegalBasis(q) = q else {
+        bail!("the law engine read a legal_basis question as another");
+    };
+    let pf = comity_workflow::preflight(&packs.legal_basis(&q), None, None, None);
+    let content: serde_json::Map<String, Value> = pf
+        .required_content()
+        .into_iter()
+        .map(|(item, _)| {
+            (
+                item.to_owned(),
+                json!(format!("see the request body ({item})")),
+            )
+        })
+        .collect();
+    Ok(Value::Object(content))
+}
+
+/// Waits until `api`'s node holds request `id` in `state`.
+async fn request_in(api: &Api, id: &str, state: &str) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = api.get(&format!("/api/v1/requests/{id}")).await
+            && (r["state"] == state || Instant::now() > deadline)
+        {
+            if r["state"] != state {
+                bail!("request {id} is {} on this node, not {state}", r["state"]);
+            }
+            return Ok(r);
+        }
+        if Instant::now() > deadline {
+            bail!("request {id} did not reach this node within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The same preservation as a tracked request: the node runs the law engine's pre-flight,
+/// France acknowledges and preserves through its API, and both nodes hold the same timeline,
+/// each transition in their ledgers.
+async fn request_workflow(base: &Path, packs: &LawPacks) -> Result<()> {
+    let dz = Api::for_dir(&base.join("dz-247"))?;
+    let fr = Api::for_dir(&base.join("fr-ocl"))?;
+    println!(
+        "\nThe same case as a tracked request (docs/workflows.md): deadlines, actors, articles"
+    );
+    let open = json!({
+        "to": "fr-ocl",
+        "body": {"kind": "preservation", "body": {
+            "requesting_authority": "Algeria — 24/7 cybercrime point of contact, on behalf of the Public Prosecutor of Algiers",
+            "case_reference": "DZ-ALG-2026-0142",
+            "offences": ["illegal_access", "computer_fraud"],
+            "facts": "Between 2 and 9 November 2026 the accounts of 312 customers of an Algerian bank were accessed with stolen credentials and emptied by transfers to mule accounts.",
+            "data": "Connection logs and the content of mailbox ops-recover@example.fr from 1 October 2026.",
+            "relation_to_offence": "The phishing pages sent their harvested credentials to this mailbox.",
+            "custodian_or_location": "Example Mail SAS, Roubaix, France",
+            "necessity": "The provider deletes logs after 30 days.",
+            "mla_to_follow": true,
+            "preservation_days": 90
+        }},
+        "content": required_content(packs, "DZ", "FR", "preservation")?,
+        "conditions": {"owner": "dz-247", "confidential": true,
+            "purposes": ["investigation and prosecution in case DZ-ALG-2026-0142"],
+            "onward": "consent_required"},
+        "override_reason": "urgent: the logs will be deleted before a treaty basis can be settled; reciprocity offered"
+    });
+    let opened = dz.post("/api/v1/requests", &open).await?;
+    let id = opened["id"].as_str().context("no request id")?.to_owned();
+    request_in(&fr, &id, "sent").await?;
+    for action in [
+        json!({"action": "acknowledge", "reference": "FR-OFAC-2026-7782"}),
+        json!({"action": "preserve", "until": null}),
+    ] {
+        fr.post(
+            &format!("/api/v1/requests/{id}/actions"),
+            &json!({"role": "24-7", "action": action}),
+        )
+        .await?;
+    }
+    let theirs = request_in(&fr, &id, "preserved").await?;
+    let ours = request_in(&dz, &id, "preserved").await?;
+    if ours["request"] != theirs["request"] {
+        bail!("dz-247 and fr-ocl hold different states of request {id}");
+    }
+    for e in ours["timeline"].as_array().into_iter().flatten() {
+        let who = match (e["actor"]["node"].as_str(), e["actor"]["role"].as_str()) {
+            (Some(n), Some(r)) => format!("{n} ({r})"),
+            _ => "dz-247 (opened)".to_owned(),
+        };
+        let articles: Vec<&str> = e["articles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{:>9}  {}  {:<20} {:<12} -> {:<12} {}",
+            "",
+            e["at"].as_str().unwrap_or("?"),
+            who,
+            e["action"]["action"].as_str().unwrap_or("open"),
+            e["to"].as_str().unwrap_or("?"),
+            articles.join("; ")
+        );
+    }
+    println!(
+        "{:>9}  due next: {} ({})",
+        "",
+        ours["due"]["at"].as_str().unwrap_or("-"),
+        ours["due"]["what"].as_str().unwrap_or("-")
+    );
+    for api in [&dz, &fr] {
+        let entries = api.get("/api/v1/ledger/entries?kind=request_state").await?;
+        let n = entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["entry"]["subjects"][0]["id"] == id.as_str())
+            .count();
+        if n != 3 {
+            bail!("{n} request_state ledger entries for request {id}, expected 3");
+        }
+    }
+    println!(
+        "{:>9}  both nodes hold the same request and log each of its 3 transitions",
+        ""
+    );
+    Ok(())
+}
+
+/// The whole cross-border case of issue 7, as the workflow engine runs it (pure, no nodes).
+fn cross_border_case(packs: &LawPacks) -> Result<()> {
+    let rules = comity_workflow::Rules::shipped()?;
+    let start: Timestamp = "2026-01-15T08:00:00.000Z".parse()?;
+    let timeline = comity_workflow::scenario(packs, &rules, start)?;
+    println!(
+        "\nThe full cross-border case (Algeria, France, Morocco, Spain), as the workflow engine runs it:"
+    );
+    for e in &timeline.entries {
+        println!("  {e}");
+    }
+    Ok(())
 }

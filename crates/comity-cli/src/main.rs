@@ -15,6 +15,7 @@ mod nodecmd;
 mod nodedir;
 mod pdq;
 mod pdqshare;
+mod request;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +51,9 @@ enum Command {
     /// PDQ perceptual hashes: hash images, match against hash lists, share lists between nodes.
     #[command(subcommand)]
     Pdq(pdq::PdqCommand),
+    /// Cooperation requests through a running node: open, list, show, act, overdue.
+    #[command(subcommand)]
+    Request(request::RequestCommand),
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -80,6 +84,9 @@ fn main() -> ExitCode {
         Command::Law(cmd) => law::run(cmd),
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Pdq(cmd) => pdq::run(cmd),
+        Command::Request(cmd) => runtime()
+            .and_then(|rt| rt.block_on(request::run(cmd)))
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::Problems;
 use crate::ids::string_serde;
-use crate::{ModelError, PreservationAck, PreservationRequest};
+use crate::{ModelError, PreservationAck, PreservationRequest, RequestAction, RequestOpen};
 
 /// What a message is; decides the type of its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,14 +15,18 @@ pub enum MessageKind {
     PreservationAck,
     Note,
     PdqMatchNotice,
+    RequestOpen,
+    RequestAction,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::PreservationRequest,
         MessageKind::PreservationAck,
         MessageKind::Note,
         MessageKind::PdqMatchNotice,
+        MessageKind::RequestOpen,
+        MessageKind::RequestAction,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +35,8 @@ impl MessageKind {
             MessageKind::PreservationAck => "preservation.ack",
             MessageKind::Note => "note",
             MessageKind::PdqMatchNotice => "pdq.match_notice",
+            MessageKind::RequestOpen => "request.open",
+            MessageKind::RequestAction => "request.action",
         }
     }
 }
@@ -82,6 +88,8 @@ pub enum Body {
     PreservationAck(PreservationAck),
     Note(Note),
     PdqMatchNotice(PdqMatchNotice),
+    RequestOpen(RequestOpen),
+    RequestAction(RequestAction),
 }
 
 impl Body {
@@ -91,6 +99,8 @@ impl Body {
             Body::PreservationAck(_) => MessageKind::PreservationAck,
             Body::Note(_) => MessageKind::Note,
             Body::PdqMatchNotice(_) => MessageKind::PdqMatchNotice,
+            Body::RequestOpen(_) => MessageKind::RequestOpen,
+            Body::RequestAction(_) => MessageKind::RequestAction,
         }
     }
 
@@ -110,6 +120,8 @@ impl Body {
             MessageKind::PreservationAck => Body::PreservationAck(parse(kind, value)?),
             MessageKind::Note => Body::Note(parse(kind, value)?),
             MessageKind::PdqMatchNotice => Body::PdqMatchNotice(parse(kind, value)?),
+            MessageKind::RequestOpen => Body::RequestOpen(parse(kind, value)?),
+            MessageKind::RequestAction => Body::RequestAction(parse(kind, value)?),
         };
         body.validate()?;
         Ok(body)
@@ -121,8 +133,10 @@ impl Body {
             Body::PreservationAck(b) => serde_json::to_value(b),
             Body::Note(b) => serde_json::to_value(b),
             Body::PdqMatchNotice(b) => serde_json::to_value(b),
+            Body::RequestOpen(b) => serde_json::to_value(b),
+            Body::RequestAction(b) => serde_json::to_value(b),
         };
-        // These types hold only strings, integers, booleans and sequences of them.
+        // These types hold only strings, integers, booleans, JSON values and sequences of them.
         value.unwrap_or(Value::Null)
     }
 
@@ -142,6 +156,8 @@ impl Body {
                     problems.add("distance", "a PDQ distance is at most 256");
                 }
             }
+            Body::RequestOpen(b) => b.check(&mut problems),
+            Body::RequestAction(b) => b.check(&mut problems),
         }
         problems.finish()
     }

@@ -9,6 +9,7 @@ mod ids;
 mod jurisdiction;
 mod kind;
 mod preservation;
+mod request;
 mod role;
 mod time;
 
@@ -20,5 +21,6 @@ pub use kind::{Body, MessageKind, Note, PdqMatchNotice};
 pub use preservation::{
     MIN_PRESERVATION_DAYS, PreservationAck, PreservationRequest, PreservationStatus,
 };
+pub use request::{REQUEST_MESSAGE_VERSION, RequestAction, RequestOpen};
 pub use role::Role;
 pub use time::Timestamp;

@@ -28,6 +28,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/api/v1/rejections", get(rejections))
         .merge(crate::ledger_http::api_routes())
         .merge(crate::hashlists::api_routes())
+        .merge(crate::requests_http::api_routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()
         .route(
@@ -58,7 +59,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Body-parsing failures become API errors with a stable code rather than axum's plain text.
-struct ApiJson<T>(T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
     type Rejection = NodeError;
@@ -74,6 +75,7 @@ async fn send(
     State(node): State<Node>,
     ApiJson(req): ApiJson<SendRequest>,
 ) -> Result<Response, NodeError> {
+    crate::requests::refuse_raw(&req.kind)?;
     let accepted = node.send(req).await?;
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }

@@ -26,6 +26,8 @@ pub struct NodeConfig {
     pub hash_list_poll_ms: u64,
     /// Bearer token of the user API.
     pub api_token: String,
+    /// Who request deadlines escalate to after the central authority.
+    pub supervisor: String,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -45,6 +47,7 @@ impl NodeConfig {
             witness_interval_ms: 10_000,
             hash_list_poll_ms: 5 * 60 * 1000,
             api_token,
+            supervisor: "the duty supervisor".into(),
         }
     }
 }

@@ -5,6 +5,7 @@ use comity_model::{FieldProblem, ModelError};
 use comity_pdq::PdqError;
 use comity_seal::SealError;
 use comity_store::StoreError;
+use comity_workflow::WorkflowError;
 use thiserror::Error;
 
 /// Everything a user or a peer can get wrong, and the node's own failures.
@@ -26,6 +27,8 @@ pub enum NodeError {
     UnknownList(String),
     #[error("the peer could not answer: {0}")]
     PeerUnavailable(String),
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -80,6 +83,7 @@ impl NodeError {
             Self::Pdq(e) => e.code(),
             Self::UnknownList(_) => "pdq.unknown_list",
             Self::PeerUnavailable(_) => "node.peer_unavailable",
+            Self::Workflow(e) => e.code(),
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",
@@ -99,12 +103,15 @@ impl NodeError {
     /// Whether the failure lies with the node itself (so a sender should retry later) rather than
     /// with the input (so retrying the same bytes cannot help).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::ShuttingDown)
+        matches!(self, Self::Store(e) if !matches!(e, StoreError::Conflict(_)))
+            || matches!(self, Self::ShuttingDown)
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Workflow(e) => workflow_status(e),
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
@@ -123,6 +130,7 @@ impl NodeError {
     fn problems(&self) -> Option<&[FieldProblem]> {
         match self {
             Self::Model(ModelError::InvalidFields(p)) => Some(p),
+            Self::Workflow(e @ WorkflowError::InvalidFields(_)) => Some(e.problems()),
             _ => None,
         }
     }
@@ -134,6 +142,22 @@ impl NodeError {
             v["problems"] = serde_json::json!(p);
         }
         v
+    }
+}
+
+fn workflow_status(e: &WorkflowError) -> StatusCode {
+    match e {
+        WorkflowError::InvalidFields(_) | WorkflowError::OverrideRequired { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        WorkflowError::WrongParty { .. }
+        | WorkflowError::WrongRole { .. }
+        | WorkflowError::ConsentRequired { .. }
+        | WorkflowError::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,
+        WorkflowError::IllegalTransition { .. } | WorkflowError::Expired { .. } => {
+            StatusCode::CONFLICT
+        }
+        _ => StatusCode::BAD_REQUEST,
     }
 }
 

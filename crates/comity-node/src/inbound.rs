@@ -70,7 +70,10 @@ impl Node {
             let answer = match c {
                 Ok(Checked::Known(receipt)) => Ok(receipt),
                 Ok(Checked::Fresh(_)) => match outcomes.next() {
-                    Some((InboundOutcome::Accepted, m)) => Ok(m.receipt),
+                    Some((InboundOutcome::Accepted, m)) => {
+                        self.replay_request_message(&m).await;
+                        Ok(m.receipt)
+                    }
                     Some((InboundOutcome::Duplicate { receipt }, _)) => Ok(receipt),
                     Some((InboundOutcome::Replay, m)) => Err(NodeError::Replay(m.id)),
                     None => Err(NodeError::ShuttingDown),

@@ -15,6 +15,8 @@ mod ledger;
 mod ledger_http;
 mod node;
 mod outbound;
+mod requests;
+mod requests_http;
 mod serve;
 mod tls;
 mod views;
@@ -24,6 +26,7 @@ pub use config::NodeConfig;
 pub use error::NodeError;
 pub use node::{Node, NodeSetup, RunningNode, now_ms};
 pub use outbound::{Accepted, SendRequest};
+pub use requests::{ActOn, OpenRequest};
 pub use tls::{client_config as peer_tls_config, install_default_provider};
 pub use views::{MessageView, PeerView};
 

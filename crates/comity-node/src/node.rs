@@ -2,6 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use comity_law::LawPacks;
 use comity_model::NodeId;
 use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList, Trust};
 use comity_store::{LedgerCheck, Store};
@@ -33,6 +34,8 @@ pub struct NodeSetup {
     pub federation_listener: TcpListener,
     /// Where this node's users reach it (HTTP; bind it to loopback).
     pub api_listener: TcpListener,
+    /// The law packs the pre-flight of requests asks.
+    pub law: Arc<LawPacks>,
 }
 
 /// A handle on a node's state, shared by its servers and workers.
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
     pub(crate) log_keys: LogKeys,
     pub(crate) delivering: Mutex<HashSet<String>>,
     pub(crate) hash_lists: crate::hashlists::Sharing,
+    pub(crate) workflows: crate::requests::Workflows,
 }
 
 impl Node {
@@ -119,6 +123,7 @@ impl RunningNode {
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
         let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
+        let workflows = crate::requests::Workflows::new(setup.law, &setup.config.supervisor)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let node = Node {
@@ -140,8 +145,11 @@ impl RunningNode {
                 log_keys,
                 delivering: Mutex::new(HashSet::new()),
                 hash_lists,
+                workflows,
             }),
         };
+        let open = node.load_schedule().await?;
+        tracing::info!(open, "request deadlines loaded");
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
@@ -150,6 +158,7 @@ impl RunningNode {
                 node.clone(),
                 shutdown_rx.clone(),
             )),
+            tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),

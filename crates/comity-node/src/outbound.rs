@@ -85,7 +85,11 @@ impl Node {
         };
         match &body {
             Body::PreservationAck(ack) => self.check_ack(ack, &req.to).await?,
-            Body::PreservationRequest(_) | Body::Note(_) | Body::PdqMatchNotice(_) => {}
+            Body::PreservationRequest(_)
+            | Body::Note(_)
+            | Body::PdqMatchNotice(_)
+            | Body::RequestOpen(_)
+            | Body::RequestAction(_) => {}
         }
         let header = Header {
             id,

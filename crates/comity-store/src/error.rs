@@ -12,6 +12,8 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("ledger: {0}")]
     Ledger(#[from] comity_ledger::LedgerError),
 }
@@ -24,6 +26,7 @@ impl StoreError {
             Self::Migrate(_) => "store.migration_failed",
             Self::Sql(_) => "store.error",
             Self::Corrupt(_) => "store.corrupt",
+            Self::Conflict(_) => "store.conflict",
             Self::Ledger(e) => e.code(),
         }
     }

@@ -15,6 +15,7 @@ mod peers;
 mod pool;
 mod provision;
 mod rejections;
+mod requests;
 mod rows;
 
 pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
@@ -23,4 +24,5 @@ pub use hashlists::{ListHead, ListUpdateRow, PullError, Subscription};
 pub use inbox::InboundOutcome;
 pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};
 pub use pool::Store;
+pub use requests::{NewRequest, RequestChange, RequestEvent, Side, StoredEvent, StoredRequest};
 pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};

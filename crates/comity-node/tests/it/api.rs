@@ -148,6 +148,9 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/pdq/subscriptions",
             "get /api/v1/peers",
             "get /api/v1/rejections",
+            "get /api/v1/requests",
+            "get /api/v1/requests/{id}",
+            "get /api/v1/requests/{id}/allowed",
             "get /openapi.json",
             "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
@@ -156,6 +159,8 @@ async fn the_openapi_document_describes_every_route() {
             "post /api/v1/pdq/publish",
             "post /api/v1/pdq/subscribe",
             "post /api/v1/pdq/unsubscribe",
+            "post /api/v1/requests",
+            "post /api/v1/requests/{id}/actions",
         ]
     );
     let (_, node) = fed.api("dz-247").get("/api/v1/node").await;

@@ -103,6 +103,15 @@ pub struct Federation {
 
 pub const TOKEN: &str = "test-token";
 
+/// The shipped law packs, loaded once for every node of the test binary.
+pub fn law_packs() -> std::sync::Arc<comity_law::LawPacks> {
+    static PACKS: std::sync::OnceLock<std::sync::Arc<comity_law::LawPacks>> =
+        std::sync::OnceLock::new();
+    PACKS
+        .get_or_init(|| std::sync::Arc::new(comity_law::LawPacks::shipped().unwrap()))
+        .clone()
+}
+
 /// A config that retries fast, so tests of outages finish quickly.
 pub fn fast_config() -> NodeConfig {
     let mut c = NodeConfig::with_token(TOKEN.into());
@@ -215,6 +224,7 @@ impl Federation {
             store: Store::open(&m.database_url).await.unwrap(),
             federation_listener,
             api_listener: TcpListener::bind(m.api_addr).await.unwrap(),
+            law: law_packs(),
         };
         self.running[i] = Some(RunningNode::start(setup).await.unwrap());
     }

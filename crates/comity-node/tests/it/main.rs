@@ -8,3 +8,4 @@ mod harness;
 mod hashlists;
 mod ledger;
 mod refusals;
+mod requests;

@@ -6,3 +6,4 @@ mod delivery;
 mod hashlists;
 mod inbox;
 mod ledger;
+mod requests;
