@@ -310,6 +310,7 @@ pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
         store: Store::open(&nd.database_url(&config)).await?,
         federation_listener: bind(config.federation_listen).await?,
         api_listener: bind(config.api_listen).await?,
+        evidence_dir: nd.path.join("evidence"),
     };
     Ok(RunningNode::start(setup).await?)
 }

@@ -8,6 +8,7 @@ mod api;
 mod config;
 mod delivery;
 mod error;
+mod evidence;
 mod federation;
 mod hashlists;
 mod inbound;

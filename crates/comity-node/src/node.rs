@@ -33,6 +33,8 @@ pub struct NodeSetup {
     pub federation_listener: TcpListener,
     /// Where this node's users reach it (HTTP; bind it to loopback).
     pub api_listener: TcpListener,
+    /// The evidence vault's directory (encrypted blobs and staging).
+    pub evidence_dir: std::path::PathBuf,
 }
 
 /// A handle on a node's state, shared by its servers and workers.
@@ -57,6 +59,7 @@ pub(crate) struct Shared {
     pub(crate) log_keys: LogKeys,
     pub(crate) delivering: Mutex<HashSet<String>>,
     pub(crate) hash_lists: crate::hashlists::Sharing,
+    pub(crate) vault: comity_evidence::Vault,
 }
 
 impl Node {
@@ -118,6 +121,10 @@ impl RunningNode {
             }
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
+        let vault = comity_evidence::Vault::local(
+            &setup.evidence_dir,
+            comity_evidence::WrapKey::from_node_secrets(&setup.secrets),
+        )?;
         let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -140,6 +147,7 @@ impl RunningNode {
                 log_keys,
                 delivering: Mutex::new(HashSet::new()),
                 hash_lists,
+                vault,
             }),
         };
         let tasks = vec![

@@ -215,6 +215,7 @@ impl Federation {
             store: Store::open(&m.database_url).await.unwrap(),
             federation_listener,
             api_listener: TcpListener::bind(m.api_addr).await.unwrap(),
+            evidence_dir: self._dir.path().join(format!("{}-evidence", m.id)),
         };
         self.running[i] = Some(RunningNode::start(setup).await.unwrap());
     }
