@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod demo;
+mod evidence;
 mod federation;
 mod law;
 mod ledger;
@@ -50,6 +51,9 @@ enum Command {
     /// PDQ perceptual hashes: hash images, match against hash lists, share lists between nodes.
     #[command(subcommand)]
     Pdq(pdq::PdqCommand),
+    /// Evidence in a running node: add files to a case, list a case, show custody timelines.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Law(cmd) => law::run(cmd),
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Pdq(cmd) => pdq::run(cmd),
+        Command::Evidence(cmd) => evidence::run(cmd),
     };
     match result {
         Ok(code) => code,
