@@ -41,6 +41,19 @@ pub enum EvidenceCommand {
         #[arg(long)]
         case: String,
     },
+    /// Export a case as a court package (a zip file if OUT ends in `.zip`, else a new
+    /// directory): items, signed custody events, ledger inclusion proofs, node descriptors.
+    Export {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        case: String,
+        /// The proceedings the package is for.
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// An item's custody timeline, one event a line, with its ledger index.
     Show {
         #[arg(long)]
@@ -91,6 +104,12 @@ async fn run_async(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        EvidenceCommand::Export {
+            dir,
+            case,
+            purpose,
+            out,
+        } => export(&dir, &case, &purpose, &out).await,
         EvidenceCommand::Show { dir, sha256 } => {
             let v = Api::for_dir(&dir)?
                 .get(&format!("/api/v1/evidence/{}", encode(&sha256)))
@@ -219,4 +238,70 @@ async fn add(dir: &Path, query: &[(&str, String)], paths: &[PathBuf]) -> anyhow:
     }
     bar.finish_and_clear();
     Ok(ExitCode::SUCCESS)
+}
+
+async fn export(dir: &Path, case: &str, purpose: &str, out: &Path) -> anyhow::Result<ExitCode> {
+    if out.exists() {
+        bail!("{} already exists", out.display());
+    }
+    let nd = NodeDir::new(dir);
+    let base = format!("http://{}", nd.read_config()?.api_listen);
+    let response = reqwest::Client::new()
+        .get(format!("{base}/api/v1/evidence/export"))
+        .query(&[("case", case), ("purpose", purpose)])
+        .bearer_auth(nd.api_token()?)
+        .send()
+        .await
+        .with_context(|| {
+            format!("cannot reach the node at {base}; is `comity node serve` running?")
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        let v: Value = response.json().await.unwrap_or(Value::Null);
+        bail!(
+            "[{}] {}",
+            v["error"]["code"].as_str().unwrap_or("?"),
+            v["error"]["message"].as_str().unwrap_or("?")
+        );
+    }
+    let is_zip = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let zip_path = if is_zip {
+        out.to_owned()
+    } else {
+        let mut p = out.as_os_str().to_owned();
+        p.push(".download.zip");
+        PathBuf::from(p)
+    };
+    let mut file = tokio::fs::File::create_new(&zip_path)
+        .await
+        .with_context(|| format!("{}", zip_path.display()))?;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file).await?;
+    file.sync_all().await?;
+    drop(file);
+    if !is_zip {
+        let extracted = std::fs::File::open(&zip_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| Ok(zip::ZipArchive::new(f)?.extract(out)?));
+        std::fs::remove_file(&zip_path)?;
+        extracted.with_context(|| format!("{}", out.display()))?;
+    }
+    eprintln!("case {case} exported to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `comity verify PACKAGE`: offline; exit 0 only if every check passes.
+pub fn verify(package: &Path) -> ExitCode {
+    let report = comity_evidence::verify_package(package);
+    print!("{}", report.to_text());
+    if report.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -54,6 +54,8 @@ enum Command {
     /// Evidence in a running node: add files to a case, list a case, show custody timelines.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
+    /// Verify an evidence package (directory or zip) offline; exit 0 only if everything holds.
+    Verify { package: std::path::PathBuf },
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Pdq(cmd) => pdq::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Verify { package } => Ok(evidence::verify(&package)),
     };
     match result {
         Ok(code) => code,

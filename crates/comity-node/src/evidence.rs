@@ -27,6 +27,10 @@ const APPEND_ATTEMPTS: usize = 8;
 pub(crate) fn routes() -> Router<Node> {
     Router::new()
         .route("/api/v1/evidence", post(add).get(list))
+        .route(
+            "/api/v1/evidence/export",
+            get(crate::evidence_export::export),
+        )
         .route("/api/v1/evidence/{sha256}", get(show))
         .route("/api/v1/evidence/{sha256}/content", get(content))
 }
@@ -95,7 +99,11 @@ impl Node {
     }
 
     /// Appends `action` after the item's newest event, rebuilding it if another event won.
-    async fn record_next(&self, sha: &Sha256Digest, action: Action) -> Result<u64, NodeError> {
+    pub(crate) async fn record_next(
+        &self,
+        sha: &Sha256Digest,
+        action: Action,
+    ) -> Result<u64, NodeError> {
         let store = &self.inner.store;
         for _ in 0..APPEND_ATTEMPTS {
             let events = store.custody_events(&sha.hex()).await?;

@@ -9,6 +9,7 @@ mod config;
 mod delivery;
 mod error;
 mod evidence;
+mod evidence_export;
 mod federation;
 mod hashlists;
 mod inbound;

@@ -59,7 +59,9 @@ pub(crate) struct Shared {
     pub(crate) log_keys: LogKeys,
     pub(crate) delivering: Mutex<HashSet<String>>,
     pub(crate) hash_lists: crate::hashlists::Sharing,
-    pub(crate) vault: comity_evidence::Vault,
+    pub(crate) vault: Arc<comity_evidence::Vault>,
+    /// Where packages are written before they are sent.
+    pub(crate) evidence_exports: std::path::PathBuf,
 }
 
 impl Node {
@@ -121,10 +123,14 @@ impl RunningNode {
             }
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
-        let vault = comity_evidence::Vault::local(
+        let vault = Arc::new(comity_evidence::Vault::local(
             &setup.evidence_dir,
             comity_evidence::WrapKey::from_node_secrets(&setup.secrets),
-        )?;
+        )?);
+        let evidence_exports = setup.evidence_dir.join("exports");
+        std::fs::create_dir_all(&evidence_exports).map_err(|e| {
+            comity_evidence::EvidenceError::Storage(format!("{}: {e}", evidence_exports.display()))
+        })?;
         let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -148,6 +154,7 @@ impl RunningNode {
                 delivering: Mutex::new(HashSet::new()),
                 hash_lists,
                 vault,
+                evidence_exports,
             }),
         };
         let tasks = vec![

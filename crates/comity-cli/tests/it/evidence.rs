@@ -71,3 +71,101 @@ fn files_and_folders_are_added_listed_and_their_custody_shown() {
     ]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("[evidence.event_format]"));
 }
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+    let served = serve(&nodes[0]);
+    let dir = nodes[0].dir.to_str().unwrap();
+    let seized = base.path().join("disk.img");
+    std::fs::write(&seized, b"the seized disk image").unwrap();
+    ok(&[
+        "evidence",
+        "add",
+        "--dir",
+        dir,
+        "--case",
+        "C-9",
+        seized.to_str().unwrap(),
+    ]);
+
+    let zip = base.path().join("C-9.zip");
+    let pkg = base.path().join("C-9");
+    for out in [&zip, &pkg] {
+        ok(&[
+            "evidence",
+            "export",
+            "--dir",
+            dir,
+            "--case",
+            "C-9",
+            "--purpose",
+            "proceedings 2026/41",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let unknown = comity(&[
+        "evidence",
+        "export",
+        "--dir",
+        dir,
+        "--case",
+        "C-none",
+        "--purpose",
+        "p",
+        "--out",
+        base.path().join("none.zip").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("[api.not_found]"));
+    let shown = ok(&[
+        "evidence",
+        "show",
+        "--dir",
+        dir,
+        &sha_of(b"the seized disk image"),
+    ]);
+    assert!(
+        shown.contains("\texported\t"),
+        "the export is in the timeline: {shown}"
+    );
+    drop(served);
+
+    for package in [&zip, &pkg] {
+        let good = comity(&["verify", package.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&good.stdout);
+        assert_eq!(good.status.code(), Some(0), "{text}");
+    }
+    let mut files = Vec::new();
+    files_under(&pkg, &mut files);
+    let item = files
+        .iter()
+        .find(|p| std::fs::read(p).unwrap() == b"the seized disk image")
+        .expect("the item's file is in the package");
+    let mut bytes = std::fs::read(item).unwrap();
+    bytes[4] ^= 1;
+    std::fs::write(item, bytes).unwrap();
+    let bad = comity(&["verify", pkg.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("disk.img"),
+        "the failure names the item: {text}"
+    );
+}
+
+fn sha_of(bytes: &[u8]) -> String {
+    comity_evidence::Sha256Digest::of(bytes).hex()
+}

@@ -135,6 +135,7 @@ async fn the_openapi_document_describes_every_route() {
         documented,
         [
             "get /api/v1/evidence",
+            "get /api/v1/evidence/export",
             "get /api/v1/evidence/{sha256}",
             "get /api/v1/evidence/{sha256}/content",
             "get /api/v1/inbox",
