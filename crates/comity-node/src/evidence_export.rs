@@ -1,5 +1,6 @@
 //! Court packages of a case (issue 6): every item with its signed custody events, an inclusion
-//! proof of each event's ledger entry under a signed checkpoint, and this node's descriptor.
+//! proof of each event's ledger entry under a signed checkpoint, this node's descriptor and the
+//! federation's trust list.
 //! Each item's `exported` event is recorded first, so the package shows the export itself.
 
 use std::path::PathBuf;
@@ -62,7 +63,7 @@ pub(crate) async fn export(
         purpose: q.purpose,
         items: package_items,
         descriptors: vec![node.descriptor().clone()],
-        trust_list: None,
+        trust_list: Some(node.inner.trust_list.clone()),
     };
     let name = rand::random::<[u8; 16]>();
     let path: PathBuf = node

@@ -62,6 +62,8 @@ pub(crate) struct Shared {
     pub(crate) vault: Arc<comity_evidence::Vault>,
     /// Where packages are written before they are sent.
     pub(crate) evidence_exports: std::path::PathBuf,
+    /// The signed trust list the node started with, put in evidence packages.
+    pub(crate) trust_list: SignedTrustList,
 }
 
 impl Node {
@@ -155,6 +157,7 @@ impl RunningNode {
                 hash_lists,
                 vault,
                 evidence_exports,
+                trust_list: setup.trust_list,
             }),
         };
         let tasks = vec![
