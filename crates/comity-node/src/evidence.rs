@@ -35,6 +35,24 @@ pub(crate) fn routes() -> Router<Node> {
         .route("/api/v1/evidence/{sha256}/content", get(content))
 }
 
+/// Query-string failures become API errors with a stable code rather than axum's plain text.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = NodeError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, NodeError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(NodeError::BadRequest(e.body_text())),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct AddQuery {
     case: String,
@@ -146,7 +164,7 @@ impl Node {
 
 async fn add(
     State(node): State<Node>,
-    Query(q): Query<AddQuery>,
+    ApiQuery(q): ApiQuery<AddQuery>,
     body: Body,
 ) -> Result<Response, NodeError> {
     let now = Timestamp::from_unix_ms(now_ms());
@@ -216,7 +234,7 @@ async fn add(
 
 async fn list(
     State(node): State<Node>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, NodeError> {
     let items = node.inner.store.evidence_items(&q.case).await?;
     Ok(Json(

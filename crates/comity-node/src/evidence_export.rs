@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use comity_evidence::{Action, Package, PackageItem, SignedEvent};
@@ -15,6 +15,7 @@ use comity_model::Timestamp;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
+use crate::evidence::ApiQuery;
 use crate::{Node, NodeError, now_ms};
 
 #[derive(Deserialize)]
@@ -26,7 +27,7 @@ pub(crate) struct ExportQuery {
 /// `GET /api/v1/evidence/export?case=C&purpose=P`: the package as a zip file.
 pub(crate) async fn export(
     State(node): State<Node>,
-    Query(q): Query<ExportQuery>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, NodeError> {
     let items = node.inner.store.evidence_items(&q.case).await?;
     if items.is_empty() {

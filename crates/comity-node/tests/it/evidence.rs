@@ -96,6 +96,12 @@ async fn added_files_have_a_logged_custody_timeline_and_read_back_exactly() {
             .get(&format!("/api/v1/evidence/{unknown}/content"))
             .await;
         assert_eq!(status, 404);
+        let (status, err) = api.get("/api/v1/evidence").await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (400, Some("api.bad_request")),
+            "no case"
+        );
         let (status, err) = api.get("/api/v1/evidence/not-hex").await;
         assert_eq!(
             (status, err["error"]["code"].as_str()),
