@@ -295,13 +295,20 @@ async fn export(dir: &Path, case: &str, purpose: &str, out: &Path) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// `comity verify PACKAGE`: offline; exit 0 only if every check passes.
-pub fn verify(package: &Path) -> ExitCode {
-    let report = comity_evidence::verify_package(package);
+/// `comity verify PACKAGE [--dir D]`: offline; with `--dir`, the descriptors must also be
+/// confirmed by the package's trust list under that node's federation root. Exit 0 only if
+/// every check passes.
+pub fn verify(package: &Path, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut options = comity_evidence::VerifyOptions::default();
+    if let Some(dir) = dir {
+        let config = NodeDir::new(dir).read_config()?;
+        options.federation_root = Some(NodeDir::federation_root(&config)?);
+    }
+    let report = comity_evidence::verify_package_with(package, &options);
     print!("{}", report.to_text());
-    if report.verified {
+    Ok(if report.verified {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }

@@ -55,7 +55,12 @@ enum Command {
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
     /// Verify an evidence package (directory or zip) offline; exit 0 only if everything holds.
-    Verify { package: std::path::PathBuf },
+    Verify {
+        package: std::path::PathBuf,
+        /// A node directory whose federation root key must confirm the package's descriptors.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -87,7 +92,7 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => ledger::run(cmd),
         Command::Pdq(cmd) => pdq::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
-        Command::Verify { package } => Ok(evidence::verify(&package)),
+        Command::Verify { package, dir } => evidence::verify(&package, dir.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -147,6 +147,13 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
         let good = comity(&["verify", package.to_str().unwrap()]);
         let text = String::from_utf8_lossy(&good.stdout);
         assert_eq!(good.status.code(), Some(0), "{text}");
+        let rooted = comity(&["verify", "--dir", dir, package.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&rooted.stdout);
+        assert_eq!(
+            rooted.status.code(),
+            Some(0),
+            "with the federation root: {text}"
+        );
     }
     let mut files = Vec::new();
     files_under(&pkg, &mut files);
