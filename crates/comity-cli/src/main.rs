@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod demo;
+mod evidence;
 mod federation;
 mod law;
 mod ledger;
@@ -54,6 +55,16 @@ enum Command {
     /// Cooperation requests through a running node: open, list, show, act, overdue.
     #[command(subcommand)]
     Request(request::RequestCommand),
+    /// Evidence in a running node: add files to a case, list a case, show custody timelines.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
+    /// Verify an evidence package (directory or zip) offline; exit 0 only if everything holds.
+    Verify {
+        package: std::path::PathBuf,
+        /// A node directory whose federation root key must confirm the package's descriptors.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -87,6 +98,8 @@ fn main() -> ExitCode {
         Command::Request(cmd) => runtime()
             .and_then(|rt| rt.block_on(request::run(cmd)))
             .map(|()| ExitCode::SUCCESS),
+        Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Verify { package, dir } => evidence::verify(&package, dir.as_deref()),
     };
     match result {
         Ok(code) => code,

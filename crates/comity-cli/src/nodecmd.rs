@@ -311,6 +311,7 @@ pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
         federation_listener: bind(config.federation_listen).await?,
         api_listener: bind(config.api_listen).await?,
         law: std::sync::Arc::new(comity_law::LawPacks::shipped()?),
+        evidence_dir: nd.path.join("evidence"),
     };
     Ok(RunningNode::start(setup).await?)
 }

@@ -1,5 +1,6 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use comity_evidence::EvidenceError;
 use comity_ledger::LedgerError;
 use comity_model::{FieldProblem, ModelError};
 use comity_pdq::PdqError;
@@ -23,6 +24,8 @@ pub enum NodeError {
     Ledger(#[from] LedgerError),
     #[error(transparent)]
     Pdq(#[from] PdqError),
+    #[error(transparent)]
+    Evidence(#[from] EvidenceError),
     #[error("unknown hash list or entry: {0}")]
     UnknownList(String),
     #[error("the peer could not answer: {0}")]
@@ -81,6 +84,7 @@ impl NodeError {
             Self::Store(e) => e.code(),
             Self::Ledger(e) => e.code(),
             Self::Pdq(e) => e.code(),
+            Self::Evidence(e) => e.code(),
             Self::UnknownList(_) => "pdq.unknown_list",
             Self::PeerUnavailable(_) => "node.peer_unavailable",
             Self::Workflow(e) => e.code(),
@@ -115,6 +119,8 @@ impl NodeError {
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
+            Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,
+            Self::Evidence(EvidenceError::Storage(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Replay(_) => StatusCode::CONFLICT,

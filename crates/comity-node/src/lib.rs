@@ -8,6 +8,8 @@ mod api;
 mod config;
 mod delivery;
 mod error;
+mod evidence;
+mod evidence_export;
 mod federation;
 mod hashlists;
 mod inbound;

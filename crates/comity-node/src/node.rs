@@ -36,6 +36,8 @@ pub struct NodeSetup {
     pub api_listener: TcpListener,
     /// The law packs the pre-flight of requests asks.
     pub law: Arc<LawPacks>,
+    /// The evidence vault's directory (encrypted blobs and staging).
+    pub evidence_dir: std::path::PathBuf,
 }
 
 /// A handle on a node's state, shared by its servers and workers.
@@ -61,6 +63,11 @@ pub(crate) struct Shared {
     pub(crate) delivering: Mutex<HashSet<String>>,
     pub(crate) hash_lists: crate::hashlists::Sharing,
     pub(crate) workflows: crate::requests::Workflows,
+    pub(crate) vault: Arc<comity_evidence::Vault>,
+    /// Where packages are written before they are sent.
+    pub(crate) evidence_exports: std::path::PathBuf,
+    /// The signed trust list the node started with, put in evidence packages.
+    pub(crate) trust_list: SignedTrustList,
 }
 
 impl Node {
@@ -122,6 +129,14 @@ impl RunningNode {
             }
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
+        let vault = Arc::new(comity_evidence::Vault::local(
+            &setup.evidence_dir,
+            comity_evidence::WrapKey::from_node_secrets(&setup.secrets),
+        )?);
+        let evidence_exports = setup.evidence_dir.join("exports");
+        std::fs::create_dir_all(&evidence_exports).map_err(|e| {
+            comity_evidence::EvidenceError::Storage(format!("{}: {e}", evidence_exports.display()))
+        })?;
         let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let workflows = crate::requests::Workflows::new(setup.law, &setup.config.supervisor)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
@@ -146,6 +161,9 @@ impl RunningNode {
                 delivering: Mutex::new(HashSet::new()),
                 hash_lists,
                 workflows,
+                vault,
+                evidence_exports,
+                trust_list: setup.trust_list,
             }),
         };
         let open = node.load_schedule().await?;

@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod error;
+mod evidence;
 mod hashlists;
 mod inbox;
 mod ledger;
@@ -20,6 +21,7 @@ mod rows;
 
 pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
 pub use error::StoreError;
+pub use evidence::{CustodyRecord, EvidenceItem, NewCustodyEvent};
 pub use hashlists::{ListHead, ListUpdateRow, PullError, Subscription};
 pub use inbox::InboundOutcome;
 pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};

@@ -3,5 +3,6 @@
 mod architecture;
 mod cli;
 mod crash;
+mod evidence;
 mod pdqshare;
 mod request;

@@ -134,6 +134,10 @@ async fn the_openapi_document_describes_every_route() {
     assert_eq!(
         documented,
         [
+            "get /api/v1/evidence",
+            "get /api/v1/evidence/export",
+            "get /api/v1/evidence/{sha256}",
+            "get /api/v1/evidence/{sha256}/content",
             "get /api/v1/inbox",
             "get /api/v1/ledger",
             "get /api/v1/ledger/alarms",
@@ -152,6 +156,7 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/requests/{id}",
             "get /api/v1/requests/{id}/allowed",
             "get /openapi.json",
+            "post /api/v1/evidence",
             "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
             "post /api/v1/pdq/match",

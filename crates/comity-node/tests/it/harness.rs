@@ -225,6 +225,7 @@ impl Federation {
             federation_listener,
             api_listener: TcpListener::bind(m.api_addr).await.unwrap(),
             law: law_packs(),
+            evidence_dir: self._dir.path().join(format!("{}-evidence", m.id)),
         };
         self.running[i] = Some(RunningNode::start(setup).await.unwrap());
     }

@@ -3,6 +3,7 @@
 
 mod api;
 mod delivery;
+mod evidence;
 mod exchange;
 mod harness;
 mod hashlists;

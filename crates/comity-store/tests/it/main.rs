@@ -3,6 +3,7 @@
 
 mod backends;
 mod delivery;
+mod evidence;
 mod hashlists;
 mod inbox;
 mod ledger;

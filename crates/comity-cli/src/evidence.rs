@@ -1,0 +1,314 @@
+//! `comity evidence add|list|show`: evidence through a running node's API. Files are streamed
+//! (constant memory, whatever their size); the node hashes, encrypts and records custody.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use tokio_util::io::ReaderStream;
+
+use crate::client::Api;
+use crate::nodedir::NodeDir;
+
+#[derive(clap::Subcommand)]
+pub enum EvidenceCommand {
+    /// Add files (folders: every file under them) to a case; prints `SHA256 SIZE PATH` per file.
+    Add {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        case: String,
+        /// Who seized the files (default: the API user).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        location: Option<String>,
+        #[arg(long)]
+        tool: Option<String>,
+        #[arg(long)]
+        method: Option<String>,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// The items of a case: `SHA256 SIZE NAME`.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        case: String,
+    },
+    /// Export a case as a court package (a zip file if OUT ends in `.zip`, else a new
+    /// directory): items, signed custody events, ledger inclusion proofs, node descriptors.
+    Export {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        case: String,
+        /// The proceedings the package is for.
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// An item's custody timeline, one event a line, with its ledger index.
+    Show {
+        #[arg(long)]
+        dir: PathBuf,
+        sha256: String,
+    },
+}
+
+pub fn run(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
+    crate::runtime()?.block_on(run_async(cmd))
+}
+
+async fn run_async(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        EvidenceCommand::Add {
+            dir,
+            case,
+            by,
+            location,
+            tool,
+            method,
+            paths,
+        } => {
+            let mut query = vec![("case", case)];
+            for (k, v) in [
+                ("by", by),
+                ("location", location),
+                ("tool", tool),
+                ("method", method),
+            ] {
+                if let Some(v) = v {
+                    query.push((k, v));
+                }
+            }
+            add(&dir, &query, &paths).await
+        }
+        EvidenceCommand::List { dir, case } => {
+            let v = Api::for_dir(&dir)?
+                .get(&format!("/api/v1/evidence?case={}", encode(&case)))
+                .await?;
+            for item in v["items"].as_array().into_iter().flatten() {
+                println!(
+                    "{} {} {}",
+                    item["sha256"].as_str().unwrap_or("?"),
+                    item["size"],
+                    item["name"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Export {
+            dir,
+            case,
+            purpose,
+            out,
+        } => export(&dir, &case, &purpose, &out).await,
+        EvidenceCommand::Show { dir, sha256 } => {
+            let v = Api::for_dir(&dir)?
+                .get(&format!("/api/v1/evidence/{}", encode(&sha256)))
+                .await?;
+            println!(
+                "{} {} bytes, case {}, name {}, provided by {}",
+                v["sha256"].as_str().unwrap_or("?"),
+                v["size"],
+                v["case"].as_str().unwrap_or("?"),
+                v["name"].as_str().unwrap_or("?"),
+                v["provider"].as_str().unwrap_or("?")
+            );
+            for e in v["custody"].as_array().into_iter().flatten() {
+                println!(
+                    "{}\t{}\t{}\t{}\tledger {}",
+                    e["seq"],
+                    e["at"].as_str().unwrap_or("?"),
+                    e["action"].as_str().unwrap_or("?"),
+                    e["actor"].as_str().unwrap_or("?"),
+                    e["ledger_index"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Percent-encodes a query or path value (unreserved characters stay).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn collect(paths: &[PathBuf], files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for path in paths {
+        if path.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("{}", path.display()))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("{}", path.display()))?;
+            entries.sort();
+            collect(&entries, files)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(())
+}
+
+fn progress(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes}, {bytes_per_sec}, {eta} left")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn add(dir: &Path, query: &[(&str, String)], paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    collect(paths, &mut files)?;
+    let mut total = 0;
+    for f in &files {
+        total += std::fs::metadata(f)
+            .with_context(|| format!("{}", f.display()))?
+            .len();
+    }
+    let nd = NodeDir::new(dir);
+    let base = format!("http://{}", nd.read_config()?.api_listen);
+    let token = nd.api_token()?;
+    let http = reqwest::Client::new();
+    let bar = progress(total);
+    for f in &files {
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| f.display().to_string());
+        let file = tokio::fs::File::open(f)
+            .await
+            .with_context(|| format!("{}", f.display()))?;
+        let counted = bar.clone();
+        let stream = ReaderStream::new(file).inspect_ok(move |b| counted.inc(b.len() as u64));
+        let mut q: Vec<(&str, String)> = query.to_vec();
+        q.push(("name", name));
+        let response = http
+            .post(format!("{base}/api/v1/evidence"))
+            .query(&q)
+            .bearer_auth(&token)
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+            .with_context(|| {
+                format!("cannot reach the node at {base}; is `comity node serve` running?")
+            })?;
+        let status = response.status();
+        let v: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bar.abandon();
+            bail!(
+                "{}: [{}] {}",
+                f.display(),
+                v["error"]["code"].as_str().unwrap_or("?"),
+                v["error"]["message"].as_str().unwrap_or("?")
+            );
+        }
+        bar.suspend(|| {
+            println!(
+                "{} {} {}",
+                v["sha256"].as_str().unwrap_or("?"),
+                v["size"],
+                f.display()
+            )
+        });
+    }
+    bar.finish_and_clear();
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(dir: &Path, case: &str, purpose: &str, out: &Path) -> anyhow::Result<ExitCode> {
+    if out.exists() {
+        bail!("{} already exists", out.display());
+    }
+    let nd = NodeDir::new(dir);
+    let base = format!("http://{}", nd.read_config()?.api_listen);
+    let response = reqwest::Client::new()
+        .get(format!("{base}/api/v1/evidence/export"))
+        .query(&[("case", case), ("purpose", purpose)])
+        .bearer_auth(nd.api_token()?)
+        .send()
+        .await
+        .with_context(|| {
+            format!("cannot reach the node at {base}; is `comity node serve` running?")
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        let v: Value = response.json().await.unwrap_or(Value::Null);
+        bail!(
+            "[{}] {}",
+            v["error"]["code"].as_str().unwrap_or("?"),
+            v["error"]["message"].as_str().unwrap_or("?")
+        );
+    }
+    let is_zip = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let zip_path = if is_zip {
+        out.to_owned()
+    } else {
+        let mut p = out.as_os_str().to_owned();
+        p.push(".download.zip");
+        PathBuf::from(p)
+    };
+    let mut file = tokio::fs::File::create_new(&zip_path)
+        .await
+        .with_context(|| format!("{}", zip_path.display()))?;
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file).await?;
+    file.sync_all().await?;
+    drop(file);
+    if !is_zip {
+        let extracted = std::fs::File::open(&zip_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| Ok(zip::ZipArchive::new(f)?.extract(out)?));
+        std::fs::remove_file(&zip_path)?;
+        extracted.with_context(|| format!("{}", out.display()))?;
+    }
+    eprintln!("case {case} exported to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `comity verify PACKAGE [--dir D]`: offline; with `--dir`, the descriptors must also be
+/// confirmed by the package's trust list under that node's federation root. Exit 0 only if
+/// every check passes.
+pub fn verify(package: &Path, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let mut options = comity_evidence::VerifyOptions::default();
+    if let Some(dir) = dir {
+        let config = NodeDir::new(dir).read_config()?;
+        options.federation_root = Some(NodeDir::federation_root(&config)?);
+    }
+    let report = comity_evidence::verify_package_with(package, &options);
+    print!("{}", report.to_text());
+    Ok(if report.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,178 @@
+//! `comity evidence add|list|show` against a running node: folders walked, files streamed, the
+//! custody timeline shown with ledger indexes.
+
+use crate::cli::{comity, federation, ok, serve};
+
+#[test]
+fn files_and_folders_are_added_listed_and_their_custody_shown() {
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+    let _served = serve(&nodes[0]);
+    let dir = nodes[0].dir.to_str().unwrap();
+    let seized = base.path().join("seized");
+    std::fs::create_dir_all(seized.join("phone")).unwrap();
+    std::fs::write(seized.join("mail.txt"), b"hello").unwrap();
+    std::fs::write(seized.join("phone/chat.db"), b"").unwrap();
+    let single = base.path().join("note.txt");
+    std::fs::write(&single, b"abc").unwrap();
+
+    let out = ok(&[
+        "evidence",
+        "add",
+        "--dir",
+        dir,
+        "--case",
+        "C-1",
+        "--tool",
+        "dd 9.4",
+        seized.to_str().unwrap(),
+        single.to_str().unwrap(),
+    ]);
+    let hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_eq!(
+        out,
+        format!(
+            "{hello} 5 {}\n{empty} 0 {}\n{abc} 3 {}\n",
+            seized.join("mail.txt").display(),
+            seized.join("phone/chat.db").display(),
+            single.display()
+        )
+    );
+
+    let listed = ok(&["evidence", "list", "--dir", dir, "--case", "C-1"]);
+    for line in [
+        format!("{hello} 5 mail.txt"),
+        format!("{empty} 0 chat.db"),
+        format!("{abc} 3 note.txt"),
+    ] {
+        assert!(listed.contains(&line), "{listed}");
+    }
+
+    let shown = ok(&["evidence", "show", "--dir", dir, hello]);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(lines[0].starts_with(&format!("{hello} 5 bytes, case C-1, name mail.txt")));
+    assert!(lines[1].starts_with("0\t") && lines[1].contains("\tacquired\tdz-247/api\tledger "));
+    assert!(lines[2].starts_with("1\t") && lines[2].contains("\tsealed\tdz-247/api\tledger "));
+
+    let missing = comity(&["evidence", "show", "--dir", dir, &"ab".repeat(32)]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("[api.not_found]"));
+    let bad = comity(&[
+        "evidence",
+        "add",
+        "--dir",
+        dir,
+        "--case",
+        "bad case",
+        single.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("[evidence.event_format]"));
+}
+
+fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+    let served = serve(&nodes[0]);
+    let dir = nodes[0].dir.to_str().unwrap();
+    let seized = base.path().join("disk.img");
+    std::fs::write(&seized, b"the seized disk image").unwrap();
+    ok(&[
+        "evidence",
+        "add",
+        "--dir",
+        dir,
+        "--case",
+        "C-9",
+        seized.to_str().unwrap(),
+    ]);
+
+    let zip = base.path().join("C-9.zip");
+    let pkg = base.path().join("C-9");
+    for out in [&zip, &pkg] {
+        ok(&[
+            "evidence",
+            "export",
+            "--dir",
+            dir,
+            "--case",
+            "C-9",
+            "--purpose",
+            "proceedings 2026/41",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let unknown = comity(&[
+        "evidence",
+        "export",
+        "--dir",
+        dir,
+        "--case",
+        "C-none",
+        "--purpose",
+        "p",
+        "--out",
+        base.path().join("none.zip").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("[api.not_found]"));
+    let shown = ok(&[
+        "evidence",
+        "show",
+        "--dir",
+        dir,
+        &sha_of(b"the seized disk image"),
+    ]);
+    assert!(
+        shown.contains("\texported\t"),
+        "the export is in the timeline: {shown}"
+    );
+    drop(served);
+
+    for package in [&zip, &pkg] {
+        let good = comity(&["verify", package.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&good.stdout);
+        assert_eq!(good.status.code(), Some(0), "{text}");
+        let rooted = comity(&["verify", "--dir", dir, package.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&rooted.stdout);
+        assert_eq!(
+            rooted.status.code(),
+            Some(0),
+            "with the federation root: {text}"
+        );
+    }
+    let mut files = Vec::new();
+    files_under(&pkg, &mut files);
+    let item = files
+        .iter()
+        .find(|p| std::fs::read(p).unwrap() == b"the seized disk image")
+        .expect("the item's file is in the package");
+    let mut bytes = std::fs::read(item).unwrap();
+    bytes[4] ^= 1;
+    std::fs::write(item, bytes).unwrap();
+    let bad = comity(&["verify", pkg.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("disk.img"),
+        "the failure names the item: {text}"
+    );
+}
+
+fn sha_of(bytes: &[u8]) -> String {
+    comity_evidence::Sha256Digest::of(bytes).hex()
+}
