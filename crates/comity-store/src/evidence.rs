@@ -3,7 +3,7 @@
 //! `custody_event` entry, keeping the entry's index so a timeline can be proved.
 
 use crate::ledger::{append_locked, index_to_db, lock_head};
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::{LedgerAppend, Store, StoreError};
 
 /// An item in the vault, as registered.
@@ -89,7 +89,7 @@ impl Store {
         events: &[NewCustodyEvent],
     ) -> Result<Option<Vec<u64>>, StoreError> {
         let indexes = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let inserted = sqlx::query(
                 "INSERT INTO evidence_items (sha256, case_id, name, size, conditions, provider, created_at) \
@@ -120,7 +120,7 @@ impl Store {
     /// the item's newest event (another event came first: rebuild it on the new newest).
     pub async fn record_custody(&self, event: &NewCustodyEvent) -> Result<Option<u64>, StoreError> {
         let index = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let (newest,): (Option<i64>,) =
                 sqlx::query_as("SELECT MAX(seq) FROM custody_events WHERE sha256 = $1")

@@ -1,7 +1,7 @@
 //! Hash-list updates (own and subscribed, signed bytes verbatim) and subscriptions with their
 //! pull health. Verifying updates is the node's job; these queries only keep versions contiguous.
 
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::{Store, StoreError};
 
 /// One signed update of a list, as stored.
@@ -59,7 +59,7 @@ impl Store {
     /// when it is not the version after the newest stored (a concurrent publication won).
     pub async fn append_own_list_update(&self, row: &ListUpdateRow) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (newest,): (Option<i64>,) =
                 sqlx::query_as("SELECT MAX(version) FROM hash_list_updates WHERE list = $1")
                     .bind(&row.list)
@@ -134,7 +134,7 @@ impl Store {
     /// Stops pulling `list` and forgets its updates. Returns false if it was not subscribed.
     pub async fn unsubscribe_list(&self, list: &str) -> Result<bool, StoreError> {
         let n = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let n = sqlx::query("DELETE FROM hash_list_subscriptions WHERE list = $1")
                 .bind(list)
                 .execute(&mut *tx)
@@ -168,7 +168,7 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let applied: Option<(i64,)> = sqlx::query_as(
                 "SELECT applied_version FROM hash_list_subscriptions WHERE list = $1",
             )

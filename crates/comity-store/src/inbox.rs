@@ -1,5 +1,5 @@
 use crate::ledger::{append_locked, index_to_db, lock_head};
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::{Inbound, LedgerAppend, Store, StoreError};
 
 /// What happened to one inbound message.
@@ -46,7 +46,7 @@ impl Store {
         }
         let mut outcomes = Vec::with_capacity(messages.len());
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let mut appended: Vec<LedgerAppend> = Vec::new();
             for (i, m) in messages.iter_mut().enumerate() {

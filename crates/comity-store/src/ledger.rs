@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use comity_ledger::{Hash, HashReader, LedgerError, tree};
 
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::{Store, StoreError};
 
 /// One entry to append: its canonical bytes (comity-ledger entry format) and the two fields the
@@ -234,7 +234,7 @@ impl Store {
     /// Appends entries in one transaction; returns the index of the first.
     pub async fn ledger_append(&self, entries: &[LedgerAppend]) -> Result<u64, StoreError> {
         let first = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             append_locked!(tx, size, entries);
             tx.commit().await?;
@@ -334,7 +334,7 @@ impl Store {
     async fn rebuild_hashes(&self, size: u64) -> Result<(), StoreError> {
         const BATCH: u64 = 10_000;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let _ = lock_head!(tx);
             sqlx::query("DELETE FROM ledger_hash").execute(&mut *tx).await?;
             sqlx::query("UPDATE ledger_head SET size = 0 WHERE id = 1").execute(&mut *tx).await?;

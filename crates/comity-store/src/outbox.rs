@@ -1,5 +1,5 @@
 use crate::ledger::{append_locked, index_to_db, lock_head};
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::rows::OutboundRow;
 use crate::{DeliveryState, LedgerAppend, NewOutbound, Outbound, Store, StoreError};
 
@@ -16,7 +16,7 @@ impl Store {
     pub async fn enqueue(&self, messages: &[NewOutbound]) -> Result<(), StoreError> {
         let entries: Vec<LedgerAppend> = messages.iter().map(|m| m.ledger.clone()).collect();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let first = index_to_db(size)?;
             for (k, m) in messages.iter().enumerate() {
@@ -66,7 +66,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (id, receipt) in delivered {
                 sqlx::query(
                     "UPDATE outbox SET state = 'delivered', delivered_at = $1, receipt = $2, \
@@ -94,7 +94,7 @@ impl Store {
     /// messages behind them can go.
     pub async fn mark_refused(&self, refused: &[(String, String)]) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (id, reason) in refused {
                 sqlx::query(
                     "UPDATE outbox SET state = 'refused', attempts = attempts + 1, last_error = $1 \

@@ -2,7 +2,7 @@
 //! and its `request_state` ledger entry, committed in one transaction.
 
 use crate::ledger::{append_locked, lock_head};
-use crate::pool::on_pool;
+use crate::pool::{BeginWrite, on_pool};
 use crate::{LedgerAppend, Store, StoreError};
 
 /// Which side of a request this node is on.
@@ -192,7 +192,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let (id, change) = (&new.id, &new.change);
         let inserted = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let done = sqlx::query(
                 "INSERT INTO requests (id, kind, side, peer, state, due_at, request, version, events, created_at, updated_at) \
@@ -234,7 +234,7 @@ impl Store {
         ledger: &LedgerAppend,
     ) -> Result<i64, StoreError> {
         let seq = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let seq: Option<(i64,)> = sqlx::query_as(
                 "UPDATE requests SET state = $1, due_at = $2, request = $3, version = version + 1, \
@@ -270,7 +270,7 @@ impl Store {
         event: &RequestEvent,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (seq,): (i64,) = sqlx::query_as(
                 "UPDATE requests SET events = events + 1 WHERE id = $1 RETURNING events",
             )
