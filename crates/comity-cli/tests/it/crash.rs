@@ -144,12 +144,19 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
     assert!(theirs.contains(&expected), "{theirs}");
     let proof_file = base.path().join("proof.json");
     let f = fr.dir.to_str().unwrap();
+    let newest = get(
+        &client,
+        fr,
+        "/api/v1/ledger/entries?kind=message_received&limit=1",
+    )
+    .await;
+    let index = newest[0]["index"].to_string();
     crate::cli::ok(&[
         "ledger",
         "prove",
         "--dir",
         f,
-        "0",
+        &index,
         "--out",
         proof_file.to_str().unwrap(),
     ]);
@@ -168,7 +175,7 @@ async fn killed_sender_loses_nothing_and_duplicates_nothing() {
         &key,
     ]);
     assert!(
-        verified.starts_with("OK entry 0 (message_received by fr-ocl"),
+        verified.starts_with(&format!("OK entry {index} (message_received by fr-ocl")),
         "{verified}"
     );
     let alarms = crate::cli::comity(&["ledger", "alarms", "--dir", d]);
