@@ -12,7 +12,8 @@ use comity_pdq::list::{
     verifying_key_from_hex,
 };
 use comity_pdq::{
-    DEFAULT_RADIUS, DecodeLimits, PdqError, PdqHash, exact_digests, hash_image_bytes_dihedral,
+    DEFAULT_RADIUS, DecodeLimits, ExactDigests, PdqError, PdqHash, exact_digests,
+    hash_image_bytes_dihedral,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -250,12 +251,7 @@ fn hash_command(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         Ok(())
     })?;
     out.flush()?;
-    if failures + problems.len() > 0 {
-        eprintln!(
-            "{} of {} files could not be hashed",
-            failures + problems.len(),
-            files.len()
-        );
+    if some_unhashed(failures + problems.len(), files.len()) {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -357,12 +353,7 @@ fn match_command(
         Ok(())
     })?;
     out.flush()?;
-    if failures + problems.len() > 0 {
-        eprintln!(
-            "{} of {} files could not be hashed",
-            failures + problems.len(),
-            files.len()
-        );
+    if some_unhashed(failures + problems.len(), files.len()) {
         return Ok(ExitCode::from(2));
     }
     Ok(if matched {
@@ -438,25 +429,8 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
     };
     let category: comity_pdq::list::Category = a.category.parse()?;
     let series = a.series.as_deref().map(SeriesId::from_hex).transpose()?;
-    let lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    for (id, (n, line)) in (first_id..).zip(lines) {
-        let mut parts = line.splitn(3, ' ');
-        let (Some(hash), Some(quality)) = (parts.next(), parts.next()) else {
-            bail!("line {}: expected `HASH QUALITY PATH`", n + 1);
-        };
-        let pdq: PdqHash = hash.parse().with_context(|| format!("line {}", n + 1))?;
-        let quality: u8 = quality
-            .parse()
-            .ok()
-            .filter(|q| *q <= 100)
-            .with_context(|| format!("line {}: quality 0-100", n + 1))?;
-        let digests = parts
-            .next()
-            .and_then(|p| std::fs::read(p).ok())
-            .map(|b| exact_digests(&b));
+    for (id, line) in (first_id..).zip(hash_lines(&text)) {
+        let (pdq, quality, digests) = line?;
         update.added.push(ListEntry {
             id,
             pdq,
@@ -484,6 +458,41 @@ fn publish_command(a: PublishArgs) -> anyhow::Result<ExitCode> {
         key_to_hex(&vk)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The entries of a `comity pdq hash` output (`HASH QUALITY PATH` lines, blank lines skipped),
+/// with the exact digests of each file that can still be read.
+pub(crate) fn hash_lines(
+    text: &str,
+) -> impl Iterator<Item = anyhow::Result<(PdqHash, u8, Option<ExactDigests>)>> + '_ {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            let mut parts = line.splitn(3, ' ');
+            let (Some(hash), Some(quality)) = (parts.next(), parts.next()) else {
+                bail!("line {}: expected `HASH QUALITY PATH`", n + 1);
+            };
+            let pdq: PdqHash = hash.parse().with_context(|| format!("line {}", n + 1))?;
+            let quality: u8 = quality
+                .parse()
+                .ok()
+                .filter(|q| *q <= 100)
+                .with_context(|| format!("line {}: quality 0-100", n + 1))?;
+            let digests = parts
+                .next()
+                .and_then(|p| std::fs::read(p).ok())
+                .map(|b| exact_digests(&b));
+            Ok((pdq, quality, digests))
+        })
+}
+
+/// Says on standard error how many files could not be hashed; true when there were any.
+pub(crate) fn some_unhashed(unhashed: usize, total: usize) -> bool {
+    if unhashed > 0 {
+        eprintln!("{unhashed} of {total} files could not be hashed");
+    }
+    unhashed > 0
 }
 
 #[cfg(test)]

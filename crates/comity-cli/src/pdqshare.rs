@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use comity_pdq::{PdqHash, exact_digests};
+use comity_pdq::PdqHash;
 use serde_json::{Value, json};
 
 use crate::client::Api;
-use crate::pdq::{collect_files, hash_files, report_problems};
+use crate::pdq::{collect_files, hash_files, hash_lines, report_problems, some_unhashed};
 
 #[derive(clap::Subcommand)]
 pub enum ShareCommand {
@@ -225,25 +225,8 @@ fn entries(
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
     };
     let mut out = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let mut parts = line.splitn(3, ' ');
-        let (Some(hash), Some(quality)) = (parts.next(), parts.next()) else {
-            bail!("line {}: expected `HASH QUALITY PATH`", n + 1);
-        };
-        let pdq: PdqHash = hash.parse().with_context(|| format!("line {}", n + 1))?;
-        let quality: u8 = quality
-            .parse()
-            .ok()
-            .filter(|q| *q <= 100)
-            .with_context(|| format!("line {}: quality 0-100", n + 1))?;
-        let digests = parts
-            .next()
-            .and_then(|p| std::fs::read(p).ok())
-            .map(|b| exact_digests(&b));
+    for line in hash_lines(&text) {
+        let (pdq, quality, digests) = line?;
         out.push(json!({
             "pdq": pdq.to_string(),
             "quality": quality,
@@ -344,12 +327,7 @@ pub fn match_via_node(dir: &Path, targets: &[String], radius: u32) -> anyhow::Re
         }
     }
     out.flush()?;
-    if failures + problems.len() > 0 {
-        eprintln!(
-            "{} of {} files could not be hashed",
-            failures + problems.len(),
-            files.len()
-        );
+    if some_unhashed(failures + problems.len(), files.len()) {
         return Ok(ExitCode::from(2));
     }
     Ok(if matched {
