@@ -1,9 +1,9 @@
 //! `cargo run --release -- [SIZE_MIB] [WORK_DIR]`: writes a SIZE_MIB file (default 1024) in
-//! WORK_DIR (default /tmp/comity-evidence-bench), times `openssl dgst -sha256` on it, ingests it
-//! into a local vault in a child process, times a `dd` copy with fsync of the same file (the
-//! storage limit), and the hashing and sealing alone (which reports its peak resident memory), packages it
-//! with two signed custody events and their ledger proofs, and times `verify_package`. Deletes
-//! WORK_DIR at the end.
+//! WORK_DIR (default /tmp/comity-evidence-bench), times `openssl dgst -sha256` on it, the hashing
+//! and the chunk sealing alone on one core, a `dd` copy with fsync of the same file (the storage
+//! limit), and the ingest into a local vault in a child process (which reports its peak resident
+//! memory); then packages the file with two signed custody events and their ledger proofs and
+//! times `verify_package`. Deletes WORK_DIR at the end.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,52 +43,51 @@ fn main() {
         .stdout(std::process::Stdio::null())
         .status();
 
-    let t = Instant::now();
-    let out = Command::new("openssl")
-        .args(["dgst", "-sha256"])
-        .arg(&input)
-        .output()
-        .unwrap();
-    let openssl = t.elapsed().as_secs_f64();
-    let openssl_hex = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or("")
-        .to_owned();
-
     let (sha_only, seal_only) = components(&input);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
-    // The storage limit: copying the file with an fsync at the end, as the vault does.
-    let t = Instant::now();
-    let dd = Command::new("dd")
-        .arg(format!("if={}", input.display()))
-        .arg(format!("of={}", work.join("dd.bin").display()))
-        .args(["bs=8M", "conv=fsync", "status=none"])
-        .status()
-        .unwrap();
-    let copy = t.elapsed().as_secs_f64();
-    assert!(dd.success());
-    std::fs::remove_file(work.join("dd.bin")).unwrap();
-
-    let t = Instant::now();
-    let child = Command::new(std::env::current_exe().unwrap())
-        .arg("ingest")
-        .arg(&input)
-        .arg(work.join("vault"))
-        .output()
-        .unwrap();
-    let ingest = t.elapsed().as_secs_f64();
-    let report = String::from_utf8_lossy(&child.stdout);
-    assert!(
-        child.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&child.stderr)
-    );
-    let mut lines = report.lines();
-    let sha: Sha256Digest = lines.next().unwrap().parse().unwrap();
-    let hwm_kib: u64 = lines.next().unwrap().parse().unwrap();
-    assert_eq!(sha.hex(), openssl_hex, "our digest differs from openssl's");
+    // Interleaved rounds, medians reported: other processes' load varies from second to second.
+    let mut rounds = Vec::new();
+    let mut hwm_kib = 0;
+    let mut sha = None;
+    for round in 0..ROUNDS {
+        let (openssl, openssl_hex) = openssl_sha256(&input);
+        let copy = dd_fsync(&input, &work.join("dd.bin"));
+        let vault = work.join(format!("vault-{round}"));
+        let t = Instant::now();
+        let child = Command::new(std::env::current_exe().unwrap())
+            .arg("ingest")
+            .arg(&input)
+            .arg(&vault)
+            .output()
+            .unwrap();
+        let ingest = t.elapsed().as_secs_f64();
+        let report = String::from_utf8_lossy(&child.stdout);
+        assert!(
+            child.status.success(),
+            "{report}{}",
+            String::from_utf8_lossy(&child.stderr)
+        );
+        let mut lines = report.lines();
+        let digest: Sha256Digest = lines.next().unwrap().parse().unwrap();
+        hwm_kib = hwm_kib.max(lines.next().unwrap().parse::<u64>().unwrap());
+        assert_eq!(
+            digest.hex(),
+            openssl_hex,
+            "our digest differs from openssl's"
+        );
+        sha = Some(digest);
+        std::fs::remove_dir_all(&vault).unwrap();
+        rounds.push((openssl, copy, ingest));
+    }
+    let sha = sha.unwrap();
+    let median = |f: fn(&(f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = rounds.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (openssl, copy, ingest) = (median(|r| r.0), median(|r| r.1), median(|r| r.2));
+    let ratios: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.0 / r.2)).collect();
 
     let pkg_dir = package(&work, &input, sha, bytes);
     let t = Instant::now();
@@ -96,15 +95,23 @@ fn main() {
     let verify = t.elapsed().as_secs_f64();
     assert!(r.verified, "{}", r.to_text());
 
-    println!("file: {mib} MiB ({bytes} bytes), sha256 {sha}");
+    println!("file: {mib} MiB ({bytes} bytes), sha256 {sha}; medians of {ROUNDS} rounds");
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let avg = |l: &str| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    println!(
+        "load average (1, 5, 15 min) before the rounds: {}, after: {}",
+        avg(&load),
+        avg(&load_after)
+    );
     println!(
         "openssl dgst -sha256: {openssl:.2} s, {:.0} MB/s",
         mb / openssl
     );
     println!(
-        "ingest (hash + encrypt + store, child process): {ingest:.2} s, {:.0} MB/s, {:.2} of openssl",
+        "ingest (hash + encrypt + store, child process): {ingest:.2} s, {:.0} MB/s, {:.2} of openssl (rounds: {})",
         mb / ingest,
-        openssl / ingest
+        openssl / ingest,
+        ratios.join(", ")
     );
     println!(
         "dd copy with fsync (storage limit): {copy:.2} s, {:.0} MB/s; ingest is {:.2} of it",
@@ -112,7 +119,7 @@ fn main() {
         copy / ingest
     );
     println!(
-        "components on one core, file read from page cache: sha2 SHA-256 {:.0} MB/s, SHA-256 + ChaCha20-Poly1305 sealing {:.0} MB/s",
+        "components on one core, file read from page cache: SHA-256 {:.0} MB/s, AES-256-GCM chunk sealing {:.0} MB/s",
         mb / sha_only,
         mb / seal_only
     );
@@ -129,16 +136,52 @@ fn main() {
     std::fs::remove_dir_all(&work).unwrap();
 }
 
-/// Seconds for SHA-256 alone and for SHA-256 plus chunk encryption, without storage.
+const ROUNDS: usize = 5;
+
+/// Seconds and hex digest of `openssl dgst -sha256`.
+fn openssl_sha256(input: &Path) -> (f64, String) {
+    let t = Instant::now();
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha256"])
+        .arg(input)
+        .output()
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(out.status.success());
+    let hex = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    (secs, hex)
+}
+
+/// Seconds to copy the file with an fsync at the end, as the vault does: the storage limit.
+fn dd_fsync(input: &Path, out: &Path) -> f64 {
+    let t = Instant::now();
+    let dd = Command::new("dd")
+        .arg(format!("if={}", input.display()))
+        .arg(format!("of={}", out.display()))
+        .args(["bs=8M", "conv=fsync", "status=none"])
+        .status()
+        .unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert!(dd.success());
+    std::fs::remove_file(out).unwrap();
+    secs
+}
+
+/// Seconds for SHA-256 alone (ring, as ingest hashes) and for the chunk sealing alone (blob
+/// format v2, AES-256-GCM), each on one core, without storage.
 fn components(input: &Path) -> (f64, f64) {
     use comity_evidence::blob::BlobCipher;
-    use sha2::Digest;
     use std::io::Read;
     let wrap = WrapKey::from_node_secrets(&secrets());
     let cipher = BlobCipher::create(&wrap, 1 << 20, &mut UnwrapErr(getrandom::SysRng)).unwrap();
     let run = |seal: bool| {
         let mut f = std::fs::File::open(input).unwrap();
-        let mut h = sha2::Sha256::new();
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
         let mut buf = Vec::with_capacity((1 << 20) + 16);
         let t = Instant::now();
         let mut i = 0;
@@ -148,13 +191,14 @@ fn components(input: &Path) -> (f64, f64) {
             if n == 0 {
                 break;
             }
-            h.update(&buf);
             if seal {
                 cipher.seal_chunk(i, false, &mut buf).unwrap();
+            } else {
+                h.update(&buf);
             }
             i += 1;
         }
-        std::hint::black_box(h.finalize());
+        std::hint::black_box(h.finish());
         t.elapsed().as_secs_f64()
     };
     (run(false), run(true))

@@ -1,21 +1,37 @@
-//! The stored form of an evidence blob, version 1 (pure: keys and randomness are passed in).
+//! The stored form of an evidence blob (pure: keys and randomness are passed in).
+//!
+//! Two versions share one layout and differ only in the magic and the chunk AEAD. New blobs are
+//! written as version 2; version 1 blobs stay readable.
 //!
 //! ```text
 //! offset len  field
-//! 0      8    magic "CMTYEVB1"
+//! 0      8    magic "CMTYEVB2" (version 2) or "CMTYEVB1" (version 1)
 //! 8      4    chunk size C (plaintext bytes per chunk, u32 big-endian)
 //! 12     7    STREAM nonce prefix (random)
 //! 19     8    wrap key id
 //! 27     24   XChaCha20-Poly1305 nonce of the key wrap (random)
 //! 51     48   wrapped blob key: XChaCha20-Poly1305(wrap key, nonce, blob key, aad = bytes 0..27)
-//! 99     ..   chunks: chunk i = ChaCha20-Poly1305 STREAM (BE32) of plaintext bytes [iC, iC+C)
-//!             under the blob key, position i, last flag on the final chunk, aad = bytes 0..19
+//! 99     ..   chunks: chunk i = STREAM (BE32) encryption of plaintext bytes [iC, iC+C) under the
+//!             blob key, position i, last flag on the final chunk, aad = bytes 0..19, with
+//!             AES-256-GCM (version 2) or ChaCha20-Poly1305 (version 1)
 //! ```
+//!
+//! The STREAM nonce of chunk i is the 12 bytes `prefix || u32 BE i || last` (`last` = 0x01 on the
+//! final chunk, 0x00 otherwise), as in Hoang–Reyhanitabar–Rogaway–Vizár's STREAM and RustCrypto's
+//! `StreamBE32`; each chunk is stored as its ciphertext followed by the 16-byte tag.
 //!
 //! A blob of L plaintext bytes has max(1, ceil(L / C)) chunks (an empty file is one empty final
 //! chunk), and the object is `99 + L + 16 * chunks` bytes long, so the layout is recovered from
 //! the object's length alone. Only the final chunk may be shorter than C, and it carries the
 //! STREAM "last" flag, so truncation at a chunk boundary is detected.
+//!
+//! Nonce budget (version 2): every blob has its own random 256-bit key, so a (key, nonce) pair
+//! can repeat only within one blob, where the counter and flag make each nonce distinct for up to
+//! 2^32 chunks (a chunk index beyond that is refused, never wrapped). Re-sealing a chunk (a
+//! transfer receiving a chunk twice) repeats the nonce only with the same plaintext, checked
+//! against its digest first, which yields the same ciphertext and reveals nothing. Each GCM
+//! message is at most 16 MiB, far below GCM's 2^36 − 32 byte limit; AES's birthday bound keeps
+//! the distinguishing advantage under (blocks)² / 2^129, about 2^-57 for a 1 TiB blob.
 
 use aead_stream::{NewStream, StreamBE32, StreamPrimitive};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -23,12 +39,18 @@ use chacha20poly1305::{ChaCha20Poly1305, XChaCha20Poly1305, XNonce};
 use comity_seal::NodeSecrets;
 use comity_seal::rand_core::CryptoRng;
 use hkdf::Hkdf;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::{EvidenceError, Result};
 
-pub const MAGIC: &[u8; 8] = b"CMTYEVB1";
+/// Magic of the blobs written now (version 2).
+pub const MAGIC: &[u8; 8] = MAGIC_V2;
+/// Version 2: AES-256-GCM chunks.
+pub const MAGIC_V2: &[u8; 8] = b"CMTYEVB2";
+/// Version 1: ChaCha20-Poly1305 chunks (read only).
+pub const MAGIC_V1: &[u8; 8] = b"CMTYEVB1";
 pub const HEADER_LEN: usize = 99;
 /// Authentication tag added to each chunk.
 pub const TAG_LEN: u64 = 16;
@@ -40,6 +62,7 @@ pub const WRAP_KEY_INFO: &[u8] = b"comity/v1/evidence-wrap-key";
 const KEY_ID_CONTEXT: &[u8] = b"comity/v1/evidence-wrap-key-id";
 const CHUNK_AAD_LEN: usize = 19;
 const WRAP_AAD_LEN: usize = 27;
+const PREFIX: std::ops::Range<usize> = 12..19;
 
 /// The node's key-encryption key for its vault.
 pub struct WrapKey {
@@ -214,7 +237,7 @@ fn unwrap_key(header: &[u8], wrap: &WrapKey) -> Result<([u8; HEADER_LEN], BlobKe
         .get(..HEADER_LEN)
         .and_then(|h| h.try_into().ok())
         .ok_or_else(|| blob_err("header is truncated".into()))?;
-    if &header[..8] != MAGIC {
+    if &header[..8] != MAGIC_V2 && &header[..8] != MAGIC_V1 {
         return Err(blob_err("not a Comity evidence blob (bad magic)".into()));
     }
     check_chunk_size(u32::from_be_bytes([
@@ -243,13 +266,36 @@ fn unwrap_key(header: &[u8], wrap: &WrapKey) -> Result<([u8; HEADER_LEN], BlobKe
 /// An open blob: the parsed header and the chunk cipher.
 pub struct BlobCipher {
     header: [u8; HEADER_LEN],
-    stream: StreamBE32<ChaCha20Poly1305>,
+    chunks: ChunkAead,
+}
+
+/// The chunk AEAD of each format version.
+enum ChunkAead {
+    V1(StreamBE32<ChaCha20Poly1305>),
+    /// ring's AES-256-GCM (AES-NI and carry-less multiplication where the CPU has them); the
+    /// STREAM nonces are built by [`stream_nonce`].
+    V2(Box<LessSafeKey>),
 }
 
 impl std::fmt::Debug for BlobCipher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BlobCipher(chunk size {})", self.chunk_size())
+        write!(
+            f,
+            "BlobCipher(v{}, chunk size {})",
+            self.version(),
+            self.chunk_size()
+        )
     }
+}
+
+/// STREAM's nonce for chunk `position`: `prefix || u32 BE position || last`, the same nonces as
+/// `aead_stream::StreamBE32` gives version 1.
+fn stream_nonce(prefix: &[u8], position: u32, last: bool) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[..7].copy_from_slice(prefix);
+    n[7..11].copy_from_slice(&position.to_be_bytes());
+    n[11] = u8::from(last);
+    n
 }
 
 impl BlobCipher {
@@ -258,9 +304,9 @@ impl BlobCipher {
         check_chunk_size(chunk_size)?;
         let key = BlobKey::generate(rng);
         let mut header = [0u8; HEADER_LEN];
-        header[..8].copy_from_slice(MAGIC);
+        header[..8].copy_from_slice(MAGIC_V2);
         header[8..12].copy_from_slice(&chunk_size.to_be_bytes());
-        rng.fill_bytes(&mut header[12..19]);
+        rng.fill_bytes(&mut header[PREFIX]);
         wrap_key(&mut header, wrap, &key, rng)?;
         Self::with_key(header, &key)
     }
@@ -285,17 +331,29 @@ impl BlobCipher {
     }
 
     fn with_key(header: [u8; HEADER_LEN], key: &BlobKey) -> Result<Self> {
-        let aead = ChaCha20Poly1305::new_from_slice(key.0.as_ref())
-            .map_err(|_| blob_err("blob key length".into()))?;
-        let prefix = aead_stream::Nonce::<
-            ChaCha20Poly1305,
-            aead_stream::StreamBE32<ChaCha20Poly1305>,
-        >::try_from(&header[12..19])
-        .map_err(|_| blob_err("nonce prefix length".into()))?;
-        Ok(Self {
-            header,
-            stream: StreamBE32::from_aead(aead, &prefix),
-        })
+        let chunks = if &header[..8] == MAGIC_V1 {
+            let aead = ChaCha20Poly1305::new_from_slice(key.0.as_ref())
+                .map_err(|_| blob_err("blob key length".into()))?;
+            let prefix = aead_stream::Nonce::<
+                ChaCha20Poly1305,
+                aead_stream::StreamBE32<ChaCha20Poly1305>,
+            >::try_from(&header[PREFIX])
+            .map_err(|_| blob_err("nonce prefix length".into()))?;
+            ChunkAead::V1(StreamBE32::from_aead(aead, &prefix))
+        } else {
+            let key = UnboundKey::new(&AES_256_GCM, key.0.as_ref())
+                .map_err(|_| blob_err("blob key length".into()))?;
+            ChunkAead::V2(Box::new(LessSafeKey::new(key)))
+        };
+        Ok(Self { header, chunks })
+    }
+
+    /// The format version of this blob (1 or 2).
+    pub fn version(&self) -> u8 {
+        match self.chunks {
+            ChunkAead::V1(_) => 1,
+            ChunkAead::V2(_) => 2,
+        }
     }
 
     pub fn header(&self) -> &[u8; HEADER_LEN] {
@@ -317,28 +375,52 @@ impl BlobCipher {
 
     /// Encrypts chunk `index` in place (appends the tag).
     pub fn seal_chunk(&self, index: u64, last: bool, buf: &mut Vec<u8>) -> Result<()> {
-        self.stream
-            .encrypt_in_place(
-                Self::position(index)?,
-                last,
-                &self.header[..CHUNK_AAD_LEN],
-                buf,
-            )
-            .map_err(|_| blob_err("chunk encryption failed".into()))
+        let position = Self::position(index)?;
+        let aad = &self.header[..CHUNK_AAD_LEN];
+        match &self.chunks {
+            ChunkAead::V1(stream) => stream
+                .encrypt_in_place(position, last, aad, buf)
+                .map_err(|_| blob_err("chunk encryption failed".into())),
+            ChunkAead::V2(key) => {
+                let nonce = stream_nonce(&self.header[PREFIX], position, last);
+                let tag = key
+                    .seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(aad),
+                        buf.as_mut_slice(),
+                    )
+                    .map_err(|_| blob_err("chunk encryption failed".into()))?;
+                buf.extend_from_slice(tag.as_ref());
+                Ok(())
+            }
+        }
     }
 
     /// Decrypts chunk `index` in place (removes the tag); fails on any alteration.
     pub fn open_chunk(&self, index: u64, last: bool, buf: &mut Vec<u8>) -> Result<()> {
-        self.stream
-            .decrypt_in_place(
-                Self::position(index)?,
-                last,
-                &self.header[..CHUNK_AAD_LEN],
-                buf,
-            )
-            .map_err(|_| EvidenceError::ChunkDecrypt {
-                blob: String::new(),
-                index,
-            })
+        let position = Self::position(index)?;
+        let aad = &self.header[..CHUNK_AAD_LEN];
+        let refused = EvidenceError::ChunkDecrypt {
+            blob: String::new(),
+            index,
+        };
+        match &self.chunks {
+            ChunkAead::V1(stream) => stream
+                .decrypt_in_place(position, last, aad, buf)
+                .map_err(|_| refused),
+            ChunkAead::V2(key) => {
+                let nonce = stream_nonce(&self.header[PREFIX], position, last);
+                let plain = key
+                    .open_in_place(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(aad),
+                        buf.as_mut_slice(),
+                    )
+                    .map_err(|_| refused)?
+                    .len();
+                buf.truncate(plain);
+                Ok(())
+            }
+        }
     }
 }

@@ -108,28 +108,20 @@ fn named(e: EvidenceError, sha: &Sha256Digest) -> EvidenceError {
     }
 }
 
-/// Hashes `plain` on a second thread while sealing a copy of it on this one: SHA-256 and the AEAD
-/// cost about the same, so ingest runs at the speed of the slower instead of their sum.
-fn hash_and_seal(
-    cipher: &BlobCipher,
-    mut hasher: Sha256,
-    plain: &[u8],
+/// One chunk on its way through the ingest pipeline.
+struct Piece {
     index: u64,
     last: bool,
-) -> (Result<Sha256>, Result<Vec<u8>>) {
-    std::thread::scope(|s| {
-        let hashing = s.spawn(move || {
-            hasher.update(plain);
-            hasher
-        });
-        let mut sealed = Vec::with_capacity(plain.len() + TAG_LEN as usize);
-        sealed.extend_from_slice(plain);
-        let sealed = cipher.seal_chunk(index, last, &mut sealed).map(|()| sealed);
-        let hasher = hashing
-            .join()
-            .map_err(|_| EvidenceError::Storage("the hashing thread failed".into()));
-        (hasher, sealed)
-    })
+    /// Plaintext, then (after sealing) ciphertext and tag; capacity for the tag from the start.
+    buf: Vec<u8>,
+}
+
+/// Chunks waiting between two ingest stages. With the chunk being read, the one read ahead, one
+/// in each stage and one per queue, at most seven chunks are in the pipeline.
+const STAGE_QUEUE: usize = 1;
+
+fn pipeline_closed() -> EvidenceError {
+    EvidenceError::Storage("an ingest stage stopped".into())
 }
 
 /// Reads until `buf` holds `want` bytes or the source ends.
@@ -192,12 +184,13 @@ impl Vault {
         let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
         let upload = self.store.put_multipart(&tmp).await?;
         let mut out = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
+        let chunk_size = cipher.chunk_size();
         match self
-            .ingest_into(&cipher, &mut source, &mut out, &mut progress)
+            .ingest_into(cipher, &mut source, &mut out, &mut progress)
             .await
         {
             Ok((sha, size)) => match out.finish().await {
-                Ok(_) => self.publish(&tmp, sha, size, cipher.chunk_size()).await,
+                Ok(_) => self.publish(&tmp, sha, size, chunk_size).await,
                 Err(e) => Err(e.into()),
             },
             Err(e) => {
@@ -208,39 +201,86 @@ impl Vault {
         }
     }
 
+    /// The ingest pipeline: this task reads chunks (one ahead, to know the last), a blocking
+    /// thread hashes them, another seals them, and this task hands the sealed chunks to the
+    /// upload. Hashing and sealing run on separate cores at the same time and never block the
+    /// runtime; bounded queues keep memory bounded whatever the size.
     async fn ingest_into<R: AsyncRead + Unpin>(
         &self,
-        cipher: &BlobCipher,
+        cipher: BlobCipher,
         source: &mut R,
         out: &mut WriteMultipart,
         progress: &mut impl FnMut(u64),
     ) -> Result<(Sha256Digest, u64)> {
         let c = cipher.chunk_size() as usize;
+        let slot = c + TAG_LEN as usize;
         out.write(cipher.header());
-        let mut hasher = Sha256::new();
-        let mut cur = Vec::with_capacity(c);
-        let mut next = Vec::with_capacity(c);
-        fill(source, &mut cur, c).await?;
-        let (mut index, mut total) = (0u64, 0u64);
-        loop {
-            // Read ahead one chunk: STREAM must know which chunk is the last.
-            let last = cur.len() < c || {
-                fill(source, &mut next, c).await?;
-                next.is_empty()
-            };
-            total += cur.len() as u64;
-            let (h, sealed) = hash_and_seal(cipher, hasher, &cur, index, last);
-            hasher = h?;
-            out.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
-            out.put(bytes::Bytes::from(sealed?));
-            progress(total);
-            if last {
-                break;
+        let (to_hash, mut hash_in) = tokio::sync::mpsc::channel::<Piece>(STAGE_QUEUE);
+        let (to_seal, seal_in) = std::sync::mpsc::sync_channel::<Piece>(STAGE_QUEUE);
+        let (to_write, mut write_in) = tokio::sync::mpsc::channel::<Result<Piece>>(STAGE_QUEUE);
+        // Each stage ends when its input closes or its output is gone, so an error or a dropped
+        // ingest future stops the threads too.
+        let hashing = tokio::task::spawn_blocking(move || {
+            let mut hasher = ring::digest::Context::new(&ring::digest::SHA256);
+            while let Some(p) = hash_in.blocking_recv() {
+                hasher.update(&p.buf);
+                if to_seal.send(p).is_err() {
+                    break;
+                }
             }
-            std::mem::swap(&mut cur, &mut next);
-            index += 1;
-        }
-        Ok((Sha256Digest(hasher.finalize().into()), total))
+            hasher.finish()
+        });
+        let sealing = tokio::task::spawn_blocking(move || {
+            for mut p in seal_in {
+                let sealed = cipher.seal_chunk(p.index, p.last, &mut p.buf).map(|()| p);
+                if to_write.blocking_send(sealed).is_err() {
+                    break;
+                }
+            }
+        });
+        let read = async move {
+            let mut cur = Vec::with_capacity(slot);
+            fill(source, &mut cur, c).await?;
+            let mut index = 0u64;
+            loop {
+                let mut next = Vec::new();
+                let last = cur.len() < c || {
+                    next.reserve_exact(slot);
+                    fill(source, &mut next, c).await?;
+                    next.is_empty()
+                };
+                let piece = Piece {
+                    index,
+                    last,
+                    buf: cur,
+                };
+                to_hash.send(piece).await.map_err(|_| pipeline_closed())?;
+                if last {
+                    return Ok(());
+                }
+                cur = next;
+                index += 1;
+            }
+        };
+        let write = async {
+            let mut total = 0u64;
+            while let Some(p) = write_in.recv().await {
+                let p = p?;
+                total += (p.buf.len() - TAG_LEN as usize) as u64;
+                out.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
+                out.put(bytes::Bytes::from(p.buf));
+                progress(total);
+                if p.last {
+                    return Ok(total);
+                }
+            }
+            Err(pipeline_closed())
+        };
+        let ((), total) = futures_util::future::try_join(read, write).await?;
+        sealing.await.map_err(|_| pipeline_closed())?;
+        let digest = hashing.await.map_err(|_| pipeline_closed())?;
+        let sha = digest.as_ref().try_into().map_err(|_| pipeline_closed())?;
+        Ok((Sha256Digest(sha), total))
     }
 
     async fn publish(

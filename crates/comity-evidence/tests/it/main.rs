@@ -1,3 +1,4 @@
+mod blob_format;
 mod case_validate;
 mod conditions;
 mod custody;
