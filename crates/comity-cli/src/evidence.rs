@@ -1,5 +1,6 @@
-//! `comity evidence add|list|show`: evidence through a running node's API. Files are streamed
-//! (constant memory, whatever their size); the node hashes, encrypts and records custody.
+//! `comity evidence add|list|show|export|send|transfers|consent`: evidence through a running
+//! node's API. Files are streamed (constant memory, whatever their size); the node hashes,
+//! encrypts and records custody; transfers to other nodes run in the node.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio_util::io::ReaderStream;
 
 use crate::client::Api;
@@ -54,12 +55,67 @@ pub enum EvidenceCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// An item's custody timeline, one event a line, with its ledger index.
+    /// An item's custody timeline, one event a line, with its ledger index, then its transfers.
     Show {
         #[arg(long)]
         dir: PathBuf,
         sha256: String,
     },
+    /// Send an item to another node: records `sent` with the conditions and offers the item;
+    /// the recipient pulls it. Prints the transfer id.
+    Send {
+        #[arg(long)]
+        dir: PathBuf,
+        sha256: String,
+        #[arg(long)]
+        to: String,
+        /// The investigation or proceedings the item is sent for.
+        #[arg(long)]
+        purpose: String,
+        /// A use condition: `confidential`, `no_onward_transfer` or `purpose_limited=P[,P...]`.
+        #[arg(long = "condition")]
+        conditions: Vec<String>,
+        /// A legal basis cited for the conditions, e.g. `Budapest Art. 28`.
+        #[arg(long = "legal-basis")]
+        legal_basis: Vec<String>,
+        /// The cooperation request this answers.
+        #[arg(long)]
+        request: Option<String>,
+    },
+    /// Transfers in and out: `ID DIRECTION PEER STATE RECEIVED/CHUNKS SHA256 [CODE]`.
+    Transfers {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// As the providing node, consent to the holder forwarding (`--forward-to`) or exporting
+    /// (`--export`) an item for a purpose; the signed consent is sent to the holder.
+    Consent {
+        #[arg(long)]
+        dir: PathBuf,
+        sha256: String,
+        #[arg(long)]
+        holder: String,
+        #[arg(long, conflicts_with = "export", required_unless_present = "export")]
+        forward_to: Option<String>,
+        #[arg(long)]
+        export: bool,
+        #[arg(long)]
+        purpose: String,
+    },
+}
+
+/// `confidential`, `no_onward_transfer`, `purpose_limited=P[,P...]` as the API's JSON.
+fn condition(s: &str) -> anyhow::Result<Value> {
+    Ok(match s.split_once('=') {
+        None if s == "confidential" || s == "no_onward_transfer" => json!({ "type": s }),
+        Some(("purpose_limited", purposes)) => json!({
+            "type": "purpose_limited",
+            "purposes": purposes.split(',').map(str::trim).collect::<Vec<_>>(),
+        }),
+        _ => bail!(
+            "unknown condition {s:?}: use confidential, no_onward_transfer or purpose_limited=P[,P...]"
+        ),
+    })
 }
 
 pub fn run(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
@@ -129,12 +185,95 @@ async fn run_async(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
                     e["at"].as_str().unwrap_or("?"),
                     e["action"].as_str().unwrap_or("?"),
                     e["actor"].as_str().unwrap_or("?"),
-                    e["ledger_index"]
+                    if e["foreign"] == true {
+                        "of the signer (proof kept)".to_owned()
+                    } else {
+                        e["ledger_index"].to_string()
+                    }
                 );
+            }
+            for t in v["transfers"].as_array().into_iter().flatten() {
+                println!("transfer {}", transfer_line(t));
             }
             Ok(ExitCode::SUCCESS)
         }
+        EvidenceCommand::Send {
+            dir,
+            sha256,
+            to,
+            purpose,
+            conditions,
+            legal_basis,
+            request,
+        } => {
+            let conditions = conditions
+                .iter()
+                .map(|c| condition(c))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let v = Api::for_dir(&dir)?
+                .post(
+                    &format!("/api/v1/evidence/{}/send", encode(&sha256)),
+                    &json!({"to": to, "purpose": purpose, "conditions": conditions,
+                            "legal_basis": legal_basis, "request": request}),
+                )
+                .await?;
+            println!("{}", transfer_line(&v));
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Transfers { dir } => {
+            let v = Api::for_dir(&dir)?
+                .get("/api/v1/evidence/transfers")
+                .await?;
+            for t in v["transfers"].as_array().into_iter().flatten() {
+                println!("{}", transfer_line(t));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Consent {
+            dir,
+            sha256,
+            holder,
+            forward_to,
+            export: _,
+            purpose,
+        } => {
+            let operation = match forward_to {
+                Some(to) => json!({"type": "forward", "to": to, "purpose": purpose}),
+                None => json!({"type": "export", "purpose": purpose}),
+            };
+            let v = Api::for_dir(&dir)?
+                .post(
+                    &format!("/api/v1/evidence/{}/consents", encode(&sha256)),
+                    &json!({"holder": holder, "operation": operation}),
+                )
+                .await?;
+            println!(
+                "consent sent to {} (message {})",
+                v["holder"].as_str().unwrap_or("?"),
+                v["message_id"].as_str().unwrap_or("?")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `ID DIRECTION PEER STATE RECEIVED/CHUNKS SHA256 [CODE]`.
+fn transfer_line(t: &Value) -> String {
+    let mut line = format!(
+        "{} {} {} {} {}/{} {}",
+        t["id"].as_str().unwrap_or("?"),
+        t["direction"].as_str().unwrap_or("?"),
+        t["peer"].as_str().unwrap_or("?"),
+        t["state"].as_str().unwrap_or("?"),
+        t["received"],
+        t["chunks"],
+        t["sha256"].as_str().unwrap_or("?"),
+    );
+    if let Some(code) = t["error"]["code"].as_str() {
+        line.push(' ');
+        line.push_str(code);
+    }
+    line
 }
 
 /// Percent-encodes a query or path value (unreserved characters stay).

@@ -58,6 +58,8 @@ pub struct DeliveryFile {
     pub retry_max_ms: Option<i64>,
     /// How often subscribed hash lists are pulled from their publishers.
     pub hash_list_poll_seconds: Option<u64>,
+    /// How often pending evidence transfers are retried.
+    pub evidence_poll_seconds: Option<u64>,
 }
 
 pub struct NodeDir {
@@ -169,6 +171,9 @@ impl NodeDir {
         }
         if let Some(v) = d.hash_list_poll_seconds {
             c.hash_list_poll_ms = v.saturating_mul(1000);
+        }
+        if let Some(v) = d.evidence_poll_seconds {
+            c.evidence_poll_ms = v.saturating_mul(1000);
         }
         c
     }

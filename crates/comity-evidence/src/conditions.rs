@@ -41,6 +41,17 @@ impl UseCondition {
             Self::NoOnwardTransfer => "no_onward_transfer",
         }
     }
+
+    /// The treaty and statute articles the condition comes from.
+    pub fn articles(&self) -> &'static str {
+        match self {
+            Self::Confidential => "Budapest Art. 28(2)(a)",
+            Self::PurposeLimited { .. } => {
+                "Budapest Art. 28(2)(b); Second Protocol Art. 14; Law 09-04 Art. 18"
+            }
+            Self::NoOnwardTransfer => "Second Protocol Art. 14; Law 09-04 Art. 18",
+        }
+    }
 }
 
 /// The conditions the providing node set on an item.
@@ -142,8 +153,10 @@ impl UseConditions {
         Err(EvidenceError::ConditionRefused {
             condition: blocking.name().to_owned(),
             reason: format!(
-                "{what} needs the recorded consent of the providing node {} ({})",
+                "{what} needs the recorded consent of the providing node {} ({}; legal basis \
+                 cited: {})",
                 self.provider,
+                blocking.articles(),
                 self.legal_basis.join(", ")
             ),
         })

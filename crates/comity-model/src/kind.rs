@@ -6,7 +6,10 @@ use serde_json::Value;
 
 use crate::error::Problems;
 use crate::ids::string_serde;
-use crate::{ModelError, PreservationAck, PreservationRequest, RequestAction, RequestOpen};
+use crate::{
+    EvidenceConsent, EvidenceOffer, EvidenceReport, ModelError, PreservationAck,
+    PreservationRequest, RequestAction, RequestOpen,
+};
 
 /// What a message is; decides the type of its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,16 +20,22 @@ pub enum MessageKind {
     PdqMatchNotice,
     RequestOpen,
     RequestAction,
+    EvidenceOffer,
+    EvidenceReport,
+    EvidenceConsent,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::PreservationRequest,
         MessageKind::PreservationAck,
         MessageKind::Note,
         MessageKind::PdqMatchNotice,
         MessageKind::RequestOpen,
         MessageKind::RequestAction,
+        MessageKind::EvidenceOffer,
+        MessageKind::EvidenceReport,
+        MessageKind::EvidenceConsent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +46,9 @@ impl MessageKind {
             MessageKind::PdqMatchNotice => "pdq.match_notice",
             MessageKind::RequestOpen => "request.open",
             MessageKind::RequestAction => "request.action",
+            MessageKind::EvidenceOffer => "evidence.offer",
+            MessageKind::EvidenceReport => "evidence.report",
+            MessageKind::EvidenceConsent => "evidence.consent",
         }
     }
 }
@@ -90,6 +102,9 @@ pub enum Body {
     PdqMatchNotice(PdqMatchNotice),
     RequestOpen(RequestOpen),
     RequestAction(RequestAction),
+    EvidenceOffer(EvidenceOffer),
+    EvidenceReport(EvidenceReport),
+    EvidenceConsent(EvidenceConsent),
 }
 
 impl Body {
@@ -101,6 +116,9 @@ impl Body {
             Body::PdqMatchNotice(_) => MessageKind::PdqMatchNotice,
             Body::RequestOpen(_) => MessageKind::RequestOpen,
             Body::RequestAction(_) => MessageKind::RequestAction,
+            Body::EvidenceOffer(_) => MessageKind::EvidenceOffer,
+            Body::EvidenceReport(_) => MessageKind::EvidenceReport,
+            Body::EvidenceConsent(_) => MessageKind::EvidenceConsent,
         }
     }
 
@@ -122,6 +140,9 @@ impl Body {
             MessageKind::PdqMatchNotice => Body::PdqMatchNotice(parse(kind, value)?),
             MessageKind::RequestOpen => Body::RequestOpen(parse(kind, value)?),
             MessageKind::RequestAction => Body::RequestAction(parse(kind, value)?),
+            MessageKind::EvidenceOffer => Body::EvidenceOffer(parse(kind, value)?),
+            MessageKind::EvidenceReport => Body::EvidenceReport(parse(kind, value)?),
+            MessageKind::EvidenceConsent => Body::EvidenceConsent(parse(kind, value)?),
         };
         body.validate()?;
         Ok(body)
@@ -135,6 +156,9 @@ impl Body {
             Body::PdqMatchNotice(b) => serde_json::to_value(b),
             Body::RequestOpen(b) => serde_json::to_value(b),
             Body::RequestAction(b) => serde_json::to_value(b),
+            Body::EvidenceOffer(b) => serde_json::to_value(b),
+            Body::EvidenceReport(b) => serde_json::to_value(b),
+            Body::EvidenceConsent(b) => serde_json::to_value(b),
         };
         // These types hold only strings, integers, booleans, JSON values and sequences of them.
         value.unwrap_or(Value::Null)
@@ -158,6 +182,9 @@ impl Body {
             }
             Body::RequestOpen(b) => b.check(&mut problems),
             Body::RequestAction(b) => b.check(&mut problems),
+            Body::EvidenceOffer(b) => b.check(&mut problems),
+            Body::EvidenceReport(b) => b.check(&mut problems),
+            Body::EvidenceConsent(b) => b.check(&mut problems),
         }
         problems.finish()
     }

@@ -4,6 +4,7 @@
 //! (message ids, timestamps) are built from inputs the caller passes in.
 
 mod error;
+mod evidence;
 mod header;
 mod ids;
 mod jurisdiction;
@@ -14,6 +15,10 @@ mod role;
 mod time;
 
 pub use error::{FieldProblem, ModelError};
+pub use evidence::{
+    CustodyLink, EVIDENCE_MESSAGE_VERSION, EvidenceConsent, EvidenceOffer, EvidenceReport,
+    TransferOutcome,
+};
 pub use header::{Classification, Handling, Header, SCHEMA_VERSION};
 pub use ids::{ConversationId, MessageId, NodeId};
 pub use jurisdiction::Jurisdiction;

@@ -24,6 +24,10 @@ pub struct NodeConfig {
     pub witness_interval_ms: u64,
     /// How often subscribed hash lists are pulled from their publishers.
     pub hash_list_poll_ms: u64,
+    /// How often pending evidence transfers are retried (a new offer starts at once).
+    pub evidence_poll_ms: u64,
+    /// Plaintext bytes per chunk of the blobs this node stores, and so of the transfers it offers.
+    pub evidence_chunk_size: u32,
     /// Bearer token of the user API.
     pub api_token: String,
     /// Who request deadlines escalate to after the central authority.
@@ -46,6 +50,8 @@ impl NodeConfig {
             checkpoint_interval_ms: 1000,
             witness_interval_ms: 10_000,
             hash_list_poll_ms: 5 * 60 * 1000,
+            evidence_poll_ms: 30 * 1000,
+            evidence_chunk_size: 1024 * 1024,
             api_token,
             supervisor: "the duty supervisor".into(),
         }

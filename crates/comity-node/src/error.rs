@@ -68,6 +68,12 @@ pub enum NodeError {
         days: u32,
         received: String,
     },
+    #[error("evidence {0} is not offered to {1}")]
+    NotOffered(String, String),
+    #[error("evidence {0} is already held by this node; nothing was received")]
+    AlreadyHeld(String),
+    #[error("the peer refused: [{code}] {message}")]
+    PeerRefused { code: String, message: String },
     #[error("node is shutting down")]
     ShuttingDown,
     #[error("TLS set-up failed: {0}")]
@@ -98,6 +104,9 @@ impl NodeError {
             Self::Unauthorized => "api.unauthorized",
             Self::UnknownRequest(_) => "request.unknown",
             Self::PreservationTooShort { .. } => "request.preservation_too_short",
+            Self::NotOffered(..) => "evidence.not_offered",
+            Self::AlreadyHeld(_) => "evidence.already_held",
+            Self::PeerRefused { .. } => "evidence.peer_refused",
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",
             Self::Listen(_) => "node.listen",
@@ -118,7 +127,11 @@ impl NodeError {
             Self::Workflow(e) => workflow_status(e),
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
-            Self::NotFound(_) | Self::UnknownList(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Evidence(EvidenceError::ConditionRefused { .. }) => StatusCode::FORBIDDEN,
+            Self::AlreadyHeld(_) => StatusCode::CONFLICT,
             Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Evidence(EvidenceError::Storage(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,

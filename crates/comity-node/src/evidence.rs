@@ -21,6 +21,8 @@ use crate::{Node, NodeError, now_ms};
 
 /// The user an API call acts as (its ledger actor is `<node>/api`).
 const API_USER: &str = "api";
+/// The user of events the node records by itself (a transfer received and verified).
+pub(crate) const NODE_USER: &str = "node";
 /// Attempts at appending an event when concurrent events of the same item keep coming first.
 const APPEND_ATTEMPTS: usize = 8;
 
@@ -33,6 +35,7 @@ pub(crate) fn routes() -> Router<Node> {
         )
         .route("/api/v1/evidence/{sha256}", get(show))
         .route("/api/v1/evidence/{sha256}/content", get(content))
+        .merge(crate::evidence_transfer::routes())
 }
 
 /// Query-string failures become API errors with a stable code rather than axum's plain text.
@@ -68,7 +71,7 @@ struct ListQuery {
     case: String,
 }
 
-fn parse_sha(s: &str) -> Result<Sha256Digest, NodeError> {
+pub(crate) fn parse_sha(s: &str) -> Result<Sha256Digest, NodeError> {
     s.parse()
         .map_err(|_| NodeError::BadRequest(format!("{s:?} is not a SHA-256 in hex")))
 }
@@ -97,12 +100,13 @@ fn event_view(r: &CustodyRecord) -> Value {
         "actor": r.actor,
         "at": Timestamp::from_unix_ms(r.at).to_string(),
         "ledger_index": r.ledger_index,
+        "foreign": r.proof.is_some(),
         "signed": event,
     })
 }
 
 impl Node {
-    fn to_record(&self, event: CustodyEvent) -> Result<NewCustodyEvent, NodeError> {
+    pub(crate) fn to_record(&self, event: CustodyEvent) -> Result<NewCustodyEvent, NodeError> {
         let ledger = to_append(&event.ledger_entry()?)?;
         let signed = event.sign(self.inner.secrets.signing_key())?;
         Ok(NewCustodyEvent {
@@ -122,6 +126,16 @@ impl Node {
         sha: &Sha256Digest,
         action: Action,
     ) -> Result<u64, NodeError> {
+        self.record_event(sha, action, |_| {}).await
+    }
+
+    /// As `record_next`, with `edit` filling the event's other fields (counterpart, conditions).
+    pub(crate) async fn record_event(
+        &self,
+        sha: &Sha256Digest,
+        action: Action,
+        edit: impl Fn(&mut CustodyEvent),
+    ) -> Result<u64, NodeError> {
         let store = &self.inner.store;
         for _ in 0..APPEND_ATTEMPTS {
             let events = store.custody_events(&sha.hex()).await?;
@@ -129,13 +143,14 @@ impl Node {
                 .last()
                 .ok_or_else(|| NodeError::NotFound(format!("evidence {sha}")))?;
             let prev = SignedEvent::from_json(&last.signed)?;
-            let next = CustodyEvent::next_after(
+            let mut next = CustodyEvent::next_after(
                 &prev.event,
                 action,
                 Timestamp::from_unix_ms(now_ms()),
                 self.id().clone(),
                 API_USER,
             );
+            edit(&mut next);
             if let Some(index) = store.record_custody(&self.to_record(next)?).await? {
                 return Ok(index);
             }
@@ -145,7 +160,7 @@ impl Node {
         )))
     }
 
-    async fn item_or_404(&self, sha: &str) -> Result<EvidenceItem, NodeError> {
+    pub(crate) async fn item_or_404(&self, sha: &str) -> Result<EvidenceItem, NodeError> {
         let sha = parse_sha(sha)?;
         self.inner
             .store
@@ -156,8 +171,15 @@ impl Node {
 
     async fn timeline_view(&self, item: &EvidenceItem) -> Result<Value, NodeError> {
         let events = self.inner.store.custody_events(&item.sha256).await?;
+        let transfers = self.inner.store.transfers(Some(&item.sha256)).await?;
         let mut view = item_view(item);
         view["custody"] = events.iter().map(event_view).collect();
+        view["transfers"] = transfers
+            .iter()
+            .map(crate::evidence_transfer::transfer_view)
+            .collect();
+        view["consents"] =
+            serde_json::to_value(self.consents_of(&item.sha256).await?).unwrap_or(Value::Null);
         Ok(view)
     }
 }

@@ -2,6 +2,9 @@
 //! proof of each event's ledger entry under a signed checkpoint, this node's descriptor and the
 //! federation's trust list.
 //! Each item's `exported` event is recorded first, so the package shows the export itself.
+//! Items received from another node are exported only if their provider's use conditions allow
+//! it or the provider consented; their consents, the provider's events with the proofs that came
+//! with them and the descriptor of every node that signed an event travel in the package.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use comity_evidence::{Action, Package, PackageItem, SignedEvent};
+use comity_evidence::{Action, Operation, Package, PackageItem, SignedEvent};
 use comity_model::Timestamp;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
@@ -33,16 +36,37 @@ pub(crate) async fn export(
     if items.is_empty() {
         return Err(NodeError::NotFound(format!("evidence of case {}", q.case)));
     }
+    // Every item is checked before any is marked exported: a refusal leaves no trace but itself.
+    let export = Operation::Export {
+        purpose: q.purpose.clone(),
+    };
+    for item in &items {
+        node.check_use(item, &export).await?;
+    }
     let mut package_items = Vec::new();
+    let mut signers = std::collections::BTreeSet::new();
     for item in &items {
         let sha: comity_evidence::Sha256Digest = item.sha256.parse()?;
         node.record_next(&sha, Action::Exported).await?;
         let mut events = Vec::new();
         let mut proofs = Vec::new();
         for r in node.inner.store.custody_events(&item.sha256).await? {
-            events.push(SignedEvent::from_json(&r.signed)?);
-            let index = u64::try_from(r.ledger_index).unwrap_or(u64::MAX);
-            proofs.push(node.prove(index, None).await?.to_json().into_bytes());
+            let event = SignedEvent::from_json(&r.signed)?;
+            signers.insert(event.event.node.clone());
+            events.push(event);
+            match (r.ledger_index, r.proof) {
+                (Some(index), _) => {
+                    let index = u64::try_from(index).unwrap_or(u64::MAX);
+                    proofs.push(node.prove(index, None).await?.to_json().into_bytes());
+                }
+                (None, Some(proof)) => proofs.push(proof),
+                (None, None) => {
+                    return Err(NodeError::BadRequest(format!(
+                        "evidence {sha}: event {} has no proof",
+                        r.seq
+                    )));
+                }
+            }
         }
         let vault = Arc::clone(&node.inner.vault);
         let handle = tokio::runtime::Handle::current();
@@ -55,15 +79,25 @@ pub(crate) async fn export(
             }),
             events,
             proofs,
-            consents: Vec::new(),
+            consents: node.consents_of(&item.sha256).await?,
         });
     }
+    signers.insert(node.id().clone());
+    let descriptors = node
+        .inner
+        .trust_list
+        .list
+        .members
+        .iter()
+        .filter(|d| signers.contains(&d.descriptor.node))
+        .cloned()
+        .collect();
     let package = Package {
         exporter: node.id().clone(),
         created: Timestamp::from_unix_ms(now_ms()),
         purpose: q.purpose,
         items: package_items,
-        descriptors: vec![node.descriptor().clone()],
+        descriptors,
         trust_list: Some(node.inner.trust_list.clone()),
     };
     let name = rand::random::<[u8; 16]>();

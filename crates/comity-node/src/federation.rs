@@ -33,6 +33,7 @@ pub(crate) fn router(node: Node) -> Router {
         .route("/federation/v1/descriptor", get(descriptor))
         .merge(crate::ledger_http::federation_routes())
         .merge(crate::hashlists::federation_routes())
+        .merge(crate::evidence_pull::federation_routes())
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .with_state(node)
 }

@@ -72,6 +72,7 @@ impl Node {
                 Ok(Checked::Fresh(_)) => match outcomes.next() {
                     Some((InboundOutcome::Accepted, m)) => {
                         self.replay_request_message(&m).await;
+                        self.accept_evidence_message(&m).await;
                         Ok(m.receipt)
                     }
                     Some((InboundOutcome::Duplicate { receipt }, _)) => Ok(receipt),

@@ -10,6 +10,8 @@ mod delivery;
 mod error;
 mod evidence;
 mod evidence_export;
+mod evidence_pull;
+mod evidence_transfer;
 mod federation;
 mod hashlists;
 mod inbound;

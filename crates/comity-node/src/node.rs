@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) writer: mpsc::Sender<Pending>,
     /// Wakes the delivery loop when new messages are queued.
     pub(crate) wake: Notify,
+    /// Wakes the evidence puller when an offer is accepted.
+    pub(crate) transfers_wake: Notify,
     /// Identifies this process in delivery leases.
     pub(crate) holder: String,
     pub(crate) clients: Mutex<HashMap<NodeId, (PublicKey, reqwest::Client)>>,
@@ -122,6 +124,10 @@ impl RunningNode {
             .map_err(|e| NodeError::Listen(e.to_string()))?;
         let member_tls_keys = trust.members().map(|d| d.tls_key).collect();
         let tls = crate::tls::server_config(&setup.secrets, member_tls_keys)?;
+        let members = trust
+            .members()
+            .map(|d| (d.node.clone(), d.tls_key))
+            .collect();
         match setup.store.ledger_check().await? {
             LedgerCheck::Consistent { size } => tracing::info!(size, "ledger verified"),
             LedgerCheck::Repaired { size, detail } => {
@@ -129,10 +135,13 @@ impl RunningNode {
             }
         }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
-        let vault = Arc::new(comity_evidence::Vault::local(
-            &setup.evidence_dir,
-            comity_evidence::WrapKey::from_node_secrets(&setup.secrets),
-        )?);
+        let vault = Arc::new(
+            comity_evidence::Vault::local(
+                &setup.evidence_dir,
+                comity_evidence::WrapKey::from_node_secrets(&setup.secrets),
+            )?
+            .with_chunk_size(setup.config.evidence_chunk_size)?,
+        );
         let evidence_exports = setup.evidence_dir.join("exports");
         std::fs::create_dir_all(&evidence_exports).map_err(|e| {
             comity_evidence::EvidenceError::Storage(format!("{}: {e}", evidence_exports.display()))
@@ -151,6 +160,7 @@ impl RunningNode {
                 store: setup.store,
                 writer: writer_tx,
                 wake: Notify::new(),
+                transfers_wake: Notify::new(),
                 holder: format!(
                     "{}-{}",
                     std::process::id(),
@@ -177,9 +187,11 @@ impl RunningNode {
                 shutdown_rx.clone(),
             )),
             tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::evidence_pull::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),
+                members,
                 crate::federation::router(node.clone()),
                 shutdown_rx.clone(),
             )),

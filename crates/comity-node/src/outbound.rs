@@ -89,7 +89,10 @@ impl Node {
             | Body::Note(_)
             | Body::PdqMatchNotice(_)
             | Body::RequestOpen(_)
-            | Body::RequestAction(_) => {}
+            | Body::RequestAction(_)
+            | Body::EvidenceOffer(_)
+            | Body::EvidenceReport(_)
+            | Body::EvidenceConsent(_) => {}
         }
         let header = Header {
             id,

@@ -163,6 +163,12 @@ pub(crate) fn refuse_raw(kind: &str) -> Result<(), NodeError> {
             "{kind} messages are sent by the node: use /api/v1/requests"
         )));
     }
+    if crate::evidence_transfer::is_evidence_kind(kind) {
+        return Err(NodeError::BadRequest(format!(
+            "{kind} messages are sent by the node: use /api/v1/evidence/{{sha256}}/send or \
+             /api/v1/evidence/{{sha256}}/consents"
+        )));
+    }
     Ok(())
 }
 

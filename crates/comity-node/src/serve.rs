@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{Extension, Router};
+use comity_model::NodeId;
+use comity_seal::PublicKey;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -9,10 +11,13 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 /// Serves peers over TLS until shutdown. Open connections end with the server: a peer's
-/// keep-alive connection must not outlive the node state it was served from.
+/// keep-alive connection must not outlive the node state it was served from. Each request
+/// carries the member its client certificate belongs to (`PeerNode`), for routes that answer
+/// only some members.
 pub(crate) async fn federation(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
+    members: Vec<(NodeId, PublicKey)>,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -28,7 +33,8 @@ pub(crate) async fn federation(
             continue;
         };
         let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        let router = router.clone();
+        let members = members.clone();
         connections.spawn(async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(tls) => tls,
@@ -36,6 +42,16 @@ pub(crate) async fn federation(
                     tracing::debug!(%remote, error = %e, "TLS handshake failed");
                     return;
                 }
+            };
+            let peer = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|certs| certs.first())
+                .and_then(|cert| crate::tls::member_of(cert, &members));
+            let service = match peer {
+                Some(peer) => TowerToHyperService::new(router.layer(Extension(peer))),
+                None => TowerToHyperService::new(router),
             };
             let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)

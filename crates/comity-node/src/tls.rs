@@ -103,6 +103,22 @@ fn spki(end_entity: &CertificateDer<'_>, whose: &str) -> Result<Vec<u8>, rustls:
     Ok(cert.subject_public_key_info().as_ref().to_vec())
 }
 
+/// The member a client certificate was issued for (the handshake already required its key to
+/// be a member's TLS key).
+#[derive(Debug, Clone)]
+pub(crate) struct PeerNode(pub(crate) NodeId);
+
+pub(crate) fn member_of(
+    cert: &CertificateDer<'_>,
+    members: &[(NodeId, PublicKey)],
+) -> Option<PeerNode> {
+    let presented = spki(cert, "client").ok()?;
+    members
+        .iter()
+        .find(|(_, key)| spki_of(key) == presented)
+        .map(|(node, _)| PeerNode(node.clone()))
+}
+
 fn spki_of(key: &PublicKey) -> Vec<u8> {
     let mut expected = ED25519_SPKI_PREFIX.to_vec();
     expected.extend_from_slice(key.as_bytes());

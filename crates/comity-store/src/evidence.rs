@@ -45,11 +45,13 @@ pub struct CustodyRecord {
     pub action: String,
     pub actor: String,
     pub at: i64,
-    pub ledger_index: i64,
+    /// This node's ledger entry of the event; `None` for an event another node signed.
+    pub ledger_index: Option<i64>,
+    /// For an event another node signed: the inclusion proof of its entry in that node's ledger.
+    pub proof: Option<Vec<u8>>,
 }
 
 const ITEM_COLUMNS: &str = "sha256, case_id, name, size, conditions, provider, created_at";
-const EVENT_COLUMNS: &str = "sha256, seq, signed, action, actor, at, ledger_index";
 
 /// Inserts `$events` (ledger indexes from `$size` on) and their entries inside the locked `$tx`.
 macro_rules! insert_events {
@@ -78,6 +80,7 @@ macro_rules! insert_events {
             .collect::<Vec<u64>>()
     }};
 }
+pub(crate) use insert_events;
 
 impl Store {
     /// Registers a new item with its first custody events (seq 0, 1, ...), all in one
@@ -123,8 +126,11 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let (newest,): (Option<i64>,) =
-                sqlx::query_as("SELECT MAX(seq) FROM custody_events WHERE sha256 = $1")
-                    .bind(&event.sha256)
+                sqlx::query_as(
+                    "SELECT MAX(seq) FROM (SELECT seq FROM custody_events WHERE sha256 = $1 \
+                     UNION ALL SELECT seq FROM foreign_custody_events WHERE sha256 = $1) AS chain",
+                )
+                .bind(&event.sha256)
                     .fetch_one(&mut *tx)
                     .await?;
             if newest.map(|n| n + 1) != Some(event.seq) {
@@ -154,11 +160,14 @@ impl Store {
         Ok(rows)
     }
 
-    /// An item's custody events in order.
+    /// An item's custody events in order: those other nodes signed (received with the item)
+    /// and this node's own.
     pub async fn custody_events(&self, sha256: &str) -> Result<Vec<CustodyRecord>, StoreError> {
-        let sql =
-            format!("SELECT {EVENT_COLUMNS} FROM custody_events WHERE sha256 = $1 ORDER BY seq");
-        let rows = on_pool!(self, pool => sqlx::query_as(&sql).bind(sha256).fetch_all(pool).await?);
+        let sql = "SELECT sha256, seq, signed, action, actor, at, ledger_index, NULL AS proof \
+                   FROM custody_events WHERE sha256 = $1 \
+                   UNION ALL SELECT sha256, seq, signed, action, actor, at, NULL, proof \
+                   FROM foreign_custody_events WHERE sha256 = $1 ORDER BY seq";
+        let rows = on_pool!(self, pool => sqlx::query_as(sql).bind(sha256).fetch_all(pool).await?);
         Ok(rows)
     }
 }

@@ -18,6 +18,7 @@ mod provision;
 mod rejections;
 mod requests;
 mod rows;
+mod transfers;
 
 pub use checkpoints::{AlarmRecord, StoredCheckpoint, Witnessed};
 pub use error::StoreError;
@@ -28,3 +29,4 @@ pub use ledger::{LedgerAppend, LedgerCheck, LedgerRecord};
 pub use pool::Store;
 pub use requests::{NewRequest, RequestChange, RequestEvent, Side, StoredEvent, StoredRequest};
 pub use rows::{DeliveryState, Inbound, NewOutbound, Outbound, PeerHealth, Rejection};
+pub use transfers::{ForeignEvent, Transfer};

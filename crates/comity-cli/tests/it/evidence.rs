@@ -176,3 +176,91 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
 fn sha_of(bytes: &[u8]) -> String {
     comity_evidence::Sha256Digest::of(bytes).hex()
 }
+
+#[test]
+fn evidence_is_sent_to_another_node_and_the_transfer_listed_on_both_sides() {
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("fr-ocl", "FR"), ("dz-247", "DZ")]);
+    let _fr = serve(&nodes[0]);
+    let _dz = serve(&nodes[1]);
+    let (fr, dz) = (
+        nodes[0].dir.to_str().unwrap(),
+        nodes[1].dir.to_str().unwrap(),
+    );
+    let seized = base.path().join("phone.img");
+    std::fs::write(&seized, b"a seized phone image").unwrap();
+    ok(&[
+        "evidence",
+        "add",
+        "--dir",
+        fr,
+        "--case",
+        "FR-7",
+        seized.to_str().unwrap(),
+    ]);
+    let sha = sha_of(b"a seized phone image");
+
+    let bad = comity(&[
+        "evidence",
+        "send",
+        "--dir",
+        fr,
+        &sha,
+        "--to",
+        "dz-247",
+        "--purpose",
+        "DZ-1",
+        "--condition",
+        "secret",
+    ]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown condition"));
+    let sent = ok(&[
+        "evidence",
+        "send",
+        "--dir",
+        fr,
+        &sha,
+        "--to",
+        "dz-247",
+        "--purpose",
+        "DZ-1",
+        "--condition",
+        "no_onward_transfer",
+        "--condition",
+        "purpose_limited=DZ-1,DZ-2",
+        "--legal-basis",
+        "Budapest Art. 28",
+    ]);
+    let id = sent.split(' ').next().unwrap().to_owned();
+    assert_eq!(id.len(), 32, "{sent}");
+    assert!(sent.contains(" out dz-247 offered 0/1 "), "{sent}");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let line = |dir: &str| {
+        ok(&["evidence", "transfers", "--dir", dir])
+            .lines()
+            .find(|l| l.starts_with(&id))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    while !(line(dz).contains(" completed ") && line(fr).contains(" completed "))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(line(dz), format!("{id} in fr-ocl completed 1/1 {sha}"));
+    assert_eq!(line(fr), format!("{id} out dz-247 completed 1/1 {sha}"));
+    let shown = ok(&["evidence", "show", "--dir", dz, &sha]);
+    for action in [
+        "\tacquired\tfr-ocl/api\t",
+        "\tsent\tfr-ocl/api\t",
+        "\treceived\tdz-247/node\t",
+        "\tverified\tdz-247/node\t",
+    ] {
+        assert!(shown.contains(action), "{action} in {shown}");
+    }
+    assert!(
+        shown.contains(&format!("transfer {id} in fr-ocl completed")),
+        "{shown}"
+    );
+}

@@ -136,6 +136,7 @@ async fn the_openapi_document_describes_every_route() {
         [
             "get /api/v1/evidence",
             "get /api/v1/evidence/export",
+            "get /api/v1/evidence/transfers",
             "get /api/v1/evidence/{sha256}",
             "get /api/v1/evidence/{sha256}/content",
             "get /api/v1/inbox",
@@ -157,6 +158,8 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/requests/{id}/allowed",
             "get /openapi.json",
             "post /api/v1/evidence",
+            "post /api/v1/evidence/{sha256}/consents",
+            "post /api/v1/evidence/{sha256}/send",
             "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
             "post /api/v1/pdq/match",

@@ -248,6 +248,11 @@ impl Federation {
             .expect("node is running")
     }
 
+    /// Where member `id` keeps its vault (`objects/blobs/<sha256>`, `staging/`).
+    pub fn evidence_dir(&self, id: &str) -> std::path::PathBuf {
+        self._dir.path().join(format!("{id}-evidence"))
+    }
+
     pub fn api(&self, id: &str) -> Api {
         Api {
             base: format!("http://{}", self.members[self.index(id)].api_addr),
@@ -273,6 +278,31 @@ impl Api {
             .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The raw answer (status and bytes), for content and packages.
+    pub async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    /// Posts raw bytes (an evidence upload) and returns the JSON answer.
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .body(body)
             .send()
             .await
             .unwrap();

@@ -10,3 +10,4 @@ mod hashlists;
 mod ledger;
 mod refusals;
 mod requests;
+mod transfer;

@@ -1,4 +1,4 @@
-use comity_store::{EvidenceItem, LedgerAppend, NewCustodyEvent};
+use comity_store::{EvidenceItem, ForeignEvent, LedgerAppend, NewCustodyEvent, Transfer};
 
 use crate::backends::each_backend;
 
@@ -84,7 +84,11 @@ async fn items_and_events_are_committed_with_their_ledger_entries() {
             .collect();
         assert_eq!(
             summary,
-            [(0, "acquired", 0), (1, "sealed", 1), (2, "accessed", 3)]
+            [
+                (0, "acquired", Some(0)),
+                (1, "sealed", Some(1)),
+                (2, "accessed", Some(3))
+            ]
         );
         assert_eq!(timeline[2].signed, b"signed aa 2");
 
@@ -102,5 +106,145 @@ async fn items_and_events_are_committed_with_their_ledger_entries() {
             Some(item("aa", "C-1", 5))
         );
         assert_eq!(s.evidence_item("zz").await.unwrap(), None);
+    }
+}
+
+fn transfer(id: &str, direction: &str, state: &str) -> Transfer {
+    Transfer {
+        id: id.into(),
+        direction: direction.into(),
+        peer: "fr-ocl".into(),
+        sha256: "cc".into(),
+        case_id: "FR-1".into(),
+        name: "cc.bin".into(),
+        purpose: "p".into(),
+        request: None,
+        offer: "{}".into(),
+        conditions: "{}".into(),
+        custody: "[]".into(),
+        chunks: 4,
+        received: 0,
+        state: state.into(),
+        error_code: None,
+        error_message: None,
+        message_id: None,
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+#[tokio::test]
+async fn a_received_item_continues_the_providers_chain_and_ends_its_transfer() {
+    for db in each_backend().await {
+        let s = &db.store;
+        assert!(
+            s.create_transfer(&transfer("t1", "in", "pending"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.create_transfer(&transfer("t1", "in", "pending"))
+                .await
+                .unwrap()
+        );
+        s.transfer_progress("t1", Some(2), Some(("evidence.pull_transport", "down")), 11)
+            .await
+            .unwrap();
+        s.transfer_progress("t1", None, None, 12).await.unwrap();
+        let t = s.transfer("t1").await.unwrap().unwrap();
+        assert_eq!((t.received, t.error_code, t.updated_at), (2, None, 12));
+        assert_eq!(s.pending_transfers().await.unwrap().len(), 1);
+
+        let foreign: Vec<ForeignEvent> = ["acquired", "sealed", "sent"]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| ForeignEvent {
+                seq: i as i64,
+                signed: format!("fr event {i}").into_bytes(),
+                action: (*a).into(),
+                actor: "fr-ocl/api".into(),
+                at: 100 + i as i64,
+                proof: format!("proof {i}").into_bytes(),
+            })
+            .collect();
+        let own = [event("cc", 3, "received"), event("cc", 4, "verified")];
+        let indexes = s
+            .receive_evidence("t1", &item("cc", "FR-1", 20), &foreign, &own, 20)
+            .await
+            .unwrap();
+        assert_eq!(indexes, Some(vec![0, 1]), "{}", s.backend());
+        let chain: Vec<_> = s
+            .custody_events("cc")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.seq, e.action, e.ledger_index, e.proof.is_some()))
+            .collect();
+        assert_eq!(
+            chain,
+            [
+                (0, "acquired".into(), None, true),
+                (1, "sealed".into(), None, true),
+                (2, "sent".into(), None, true),
+                (3, "received".into(), Some(0), false),
+                (4, "verified".into(), Some(1), false),
+            ]
+        );
+        assert_eq!(
+            s.record_custody(&event("cc", 5, "accessed")).await.unwrap(),
+            Some(2)
+        );
+        assert_eq!(
+            s.record_custody(&event("cc", 3, "accessed")).await.unwrap(),
+            None
+        );
+        let t = s.transfer("t1").await.unwrap().unwrap();
+        assert_eq!((t.state.as_str(), t.received), ("completed", 4));
+        assert!(s.pending_transfers().await.unwrap().is_empty());
+        assert_eq!(
+            s.receive_evidence("t1", &item("cc", "FR-1", 20), &[], &[], 21)
+                .await
+                .unwrap(),
+            None,
+            "an item is registered once"
+        );
+
+        s.create_transfer(&transfer("t2", "out", "offered"))
+            .await
+            .unwrap();
+        assert!(s.offered_to("cc", "fr-ocl").await.unwrap());
+        assert!(!s.offered_to("cc", "be-fccu").await.unwrap());
+        assert!(
+            s.end_transfer(
+                "t2",
+                "out",
+                "refused",
+                Some(("evidence.chunk_refused", "x")),
+                30
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !s.end_transfer("t2", "out", "completed", None, 31)
+                .await
+                .unwrap()
+        );
+        assert!(!s.offered_to("cc", "fr-ocl").await.unwrap());
+        let all = s.transfers(Some("cc")).await.unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].error_code.as_deref(), Some("evidence.chunk_refused"));
+        assert!(s.transfers(Some("zz")).await.unwrap().is_empty());
+
+        s.record_consent("cc", "op1", "fr-ocl", "signed 1", 40)
+            .await
+            .unwrap();
+        s.record_consent("cc", "op1", "fr-ocl", "signed 2", 41)
+            .await
+            .unwrap();
+        s.record_consent("cc", "op2", "fr-ocl", "signed 3", 42)
+            .await
+            .unwrap();
+        assert_eq!(s.consents("cc").await.unwrap(), ["signed 2", "signed 3"]);
     }
 }

@@ -1,0 +1,432 @@
+//! Evidence sent between real nodes: seized in France, pulled by Algeria chunk by chunk over
+//! mutual TLS, checked and recorded on both sides; a transfer cut by a restart resumes; chunks
+//! that do not match the signed offer are refused with nothing registered; use conditions hold
+//! until the provider consents; chunks are served only to the node they were offered to.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::{Api, Backend, Federation, backends, fast_config};
+
+const FR: &str = "fr-ocl";
+const DZ: &str = "dz-247";
+const BE: &str = "be-fccu";
+
+fn content(len: u32, salt: u32) -> Vec<u8> {
+    (0..len).map(|i| ((i * 31 + salt) % 251) as u8).collect()
+}
+
+async fn seize(api: &Api, case: &str, name: &str, bytes: Vec<u8>) -> String {
+    let (status, item) = api
+        .post_bytes(&format!("/api/v1/evidence?case={case}&name={name}"), bytes)
+        .await;
+    assert_eq!(status, 201, "{item}");
+    item["sha256"].as_str().unwrap().to_owned()
+}
+
+async fn send(api: &Api, sha: &str, to: &str, purpose: &str, conditions: Value) -> (u16, Value) {
+    api.post(
+        &format!("/api/v1/evidence/{sha}/send"),
+        &json!({"to": to, "purpose": purpose, "conditions": conditions,
+                "legal_basis": ["Budapest Art. 28", "Second Protocol Art. 14"]}),
+    )
+    .await
+}
+
+/// The node's view of transfer `id`, once `done` holds (or after a minute, for the assertion
+/// that follows to show what it is).
+async fn transfer_when(api: &Api, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, list) = api.get("/api/v1/evidence/transfers").await;
+        let found = list["transfers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null);
+        if done(&found) || Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn ended(t: &Value) -> bool {
+    t["state"] == "completed" || t["state"] == "refused"
+}
+
+fn actions(item: &Value) -> Vec<String> {
+    item["custody"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn custody_entries(api: &Api) -> Vec<u64> {
+    let (_, logged) = api.get("/api/v1/ledger/entries?kind=custody_event").await;
+    let mut logged: Vec<u64> = logged
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    logged.sort_unstable();
+    logged
+}
+
+#[tokio::test]
+async fn evidence_seized_in_france_is_received_and_verified_in_algeria() {
+    for backend in backends() {
+        let fed = Federation::start(backend, &[FR, DZ]).await;
+        let (fr, dz) = (fed.api(FR), fed.api(DZ));
+        let bytes = content(3_000_017, 7);
+        let sha = seize(&fr, "FR-2026-88", "mailbox.mbox", bytes.clone()).await;
+        assert_eq!(sha, hex::encode(Sha256::digest(&bytes)));
+
+        let conditions = json!([{"type": "purpose_limited", "purposes": ["DZ-2026-1"]}]);
+        let (status, offered) = send(&fr, &sha, DZ, "DZ-2026-1", conditions).await;
+        assert_eq!(status, 202, "{backend:?}: {offered}");
+        assert_eq!(offered["state"], "offered");
+        assert_eq!(offered["chunks"], 3);
+        let id = offered["id"].as_str().unwrap().to_owned();
+
+        let received = transfer_when(&dz, &id, ended).await;
+        assert_eq!(received["state"], "completed", "{backend:?}: {received}");
+        assert_eq!(
+            (
+                received["direction"].as_str(),
+                received["received"].as_u64()
+            ),
+            (Some("in"), Some(3))
+        );
+        let (status, got) = dz
+            .get_bytes(&format!("/api/v1/evidence/{sha}/content"))
+            .await;
+        assert_eq!(status, 200);
+        assert!(got == bytes, "{backend:?}: the received content differs");
+
+        let (_, item) = dz.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(item["provider"], FR);
+        assert_eq!(item["case"], "FR-2026-88");
+        assert_eq!(item["conditions"]["provider"], FR);
+        assert_eq!(
+            actions(&item),
+            [
+                "acquired", "sealed", "sent", "received", "verified", "accessed"
+            ]
+        );
+        let custody = item["custody"].as_array().unwrap();
+        for e in &custody[..3] {
+            assert_eq!(
+                (e["foreign"].as_bool(), e["ledger_index"].is_null()),
+                (Some(true), true)
+            );
+            assert_eq!(e["signed"]["event"]["node"], FR);
+        }
+        assert_eq!(custody[3]["signed"]["event"]["counterpart"], FR);
+        assert_eq!(custody[3]["signed"]["event"]["node"], DZ);
+        let own: Vec<u64> = custody[3..]
+            .iter()
+            .map(|e| e["ledger_index"].as_u64().unwrap())
+            .collect();
+        assert_eq!(custody_entries(&dz).await, own, "{backend:?}: dz's ledger");
+        assert_eq!(item["transfers"][0]["state"], "completed");
+
+        let sent = transfer_when(&fr, &id, ended).await;
+        assert_eq!(
+            sent["state"], "completed",
+            "{backend:?}: the report reached fr: {sent}"
+        );
+        let (_, item) = fr.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(actions(&item), ["acquired", "sealed", "sent"]);
+        assert_eq!(item["custody"][2]["signed"]["event"]["counterpart"], DZ);
+        assert_eq!(item["transfers"][0]["direction"], "out");
+        assert_eq!(item["transfers"][0]["state"], "completed");
+        assert_eq!(
+            custody_entries(&fr).await.len(),
+            3,
+            "{backend:?}: fr's ledger"
+        );
+
+        let (status, again) = send(&fr, &sha, DZ, "DZ-2026-1", json!([])).await;
+        assert_eq!(status, 202, "{again}");
+        let again = transfer_when(&dz, again["id"].as_str().unwrap(), ended).await;
+        assert_eq!(
+            (again["state"].as_str(), again["error"]["code"].as_str()),
+            (Some("refused"), Some("evidence.already_held"))
+        );
+        fed.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_transfer_cut_by_a_restart_of_the_recipient_resumes_and_ends_exact() {
+    for backend in backends() {
+        let mut config = fast_config();
+        config.evidence_chunk_size = 1024;
+        let mut fed = Federation::start_with(backend, &[FR, DZ], config, |_, _| {}).await;
+        let bytes = content(4 * 1024 * 1024 + 11, 3);
+        let sha = seize(&fed.api(FR), "FR-2026-9", "disk.img", bytes.clone()).await;
+        let (status, offered) = send(&fed.api(FR), &sha, DZ, "DZ-2026-2", json!([])).await;
+        assert_eq!(status, 202, "{offered}");
+        let id = offered["id"].as_str().unwrap().to_owned();
+        let total = offered["chunks"].as_u64().unwrap();
+
+        let partial = transfer_when(&fed.api(DZ), &id, |t| {
+            t["received"].as_u64().is_some_and(|r| r >= 64) || ended(t)
+        })
+        .await;
+        let dz = fed.index(DZ);
+        fed.stop_node(dz).await;
+        assert_eq!(
+            partial["state"], "pending",
+            "{backend:?}: stopped mid-transfer"
+        );
+        // What the stopped node had stored: a restart from scratch would first store 32.
+        let store = comity_store::Store::open(&fed.members[dz].database_url)
+            .await
+            .unwrap();
+        let stored = store.transfer(&id).await.unwrap().unwrap();
+        store.close().await;
+        let before = u64::try_from(stored.received).unwrap();
+        assert!((64..total).contains(&before), "{backend:?}: {stored:?}");
+        fed.start_node(dz).await;
+
+        let resumed = transfer_when(&fed.api(DZ), &id, |t| {
+            t["received"].as_u64() != Some(before) || ended(t)
+        })
+        .await;
+        assert!(
+            resumed["received"].as_u64().unwrap() > before,
+            "{backend:?}: the restarted node resumed from {before}, not from the start: {resumed}"
+        );
+        let done = transfer_when(&fed.api(DZ), &id, ended).await;
+        assert_eq!(done["state"], "completed", "{backend:?}: {done}");
+        let (_, got) = fed
+            .api(DZ)
+            .get_bytes(&format!("/api/v1/evidence/{sha}/content"))
+            .await;
+        assert!(got == bytes, "{backend:?}: the received content differs");
+        fed.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn chunks_that_do_not_match_the_offer_are_refused_and_nothing_is_registered() {
+    for backend in backends() {
+        let mut fed = Federation::start(backend, &[FR, DZ]).await;
+        let fr = fed.api(FR);
+        let real = content(2_500_000, 1);
+        let other = content(2_500_000, 2);
+        let sha = seize(&fr, "FR-2026-3", "real.bin", real).await;
+        let decoy = seize(&fr, "FR-2026-3", "decoy.bin", other).await;
+        let dz = fed.index(DZ);
+        fed.stop_node(dz).await;
+        let (status, offered) = send(&fr, &sha, DZ, "DZ-2026-3", json!([])).await;
+        assert_eq!(status, 202, "{offered}");
+        let id = offered["id"].as_str().unwrap().to_owned();
+        // The provider now serves other bytes under the offered item: both blobs are valid,
+        // so only the recipient's check against the signed offer can catch it.
+        let blobs = fed.evidence_dir(FR).join("objects/blobs");
+        let swap = blobs.join("swap");
+        std::fs::rename(blobs.join(&sha), &swap).unwrap();
+        std::fs::rename(blobs.join(&decoy), blobs.join(&sha)).unwrap();
+        std::fs::rename(&swap, blobs.join(&decoy)).unwrap();
+        fed.start_node(dz).await;
+
+        let refused = transfer_when(&fed.api(DZ), &id, ended).await;
+        assert_eq!(refused["state"], "refused", "{backend:?}: {refused}");
+        assert_eq!(refused["error"]["code"], "evidence.chunk_refused");
+        let (status, _) = fed.api(DZ).get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(status, 404, "{backend:?}: nothing registered");
+        assert!(
+            !fed.evidence_dir(DZ)
+                .join("objects/blobs")
+                .join(&sha)
+                .exists()
+        );
+        let staging = fed.evidence_dir(DZ).join("staging");
+        let left = std::fs::read_dir(&staging).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "{backend:?}: no staging file is left");
+        assert!(custody_entries(&fed.api(DZ)).await.is_empty());
+
+        let reported = transfer_when(&fr, &id, ended).await;
+        assert_eq!(reported["state"], "refused", "{backend:?}: {reported}");
+        assert_eq!(reported["error"]["code"], "evidence.chunk_refused");
+        let (_, item) = fr.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(item["transfers"][0]["state"], "refused");
+        fed.shutdown().await;
+    }
+}
+
+async fn consents_of(api: &Api, sha: &str, n: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, item) = api.get(&format!("/api/v1/evidence/{sha}")).await;
+        if item["consents"].as_array().is_some_and(|c| c.len() >= n) || Instant::now() > deadline {
+            return item["consents"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn export(api: &Api, case: &str, purpose: &str) -> (u16, Vec<u8>) {
+    api.get_bytes(&format!(
+        "/api/v1/evidence/export?case={case}&purpose={purpose}"
+    ))
+    .await
+}
+
+fn code(body: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    (
+        v["error"]["code"].as_str().unwrap_or("").to_owned(),
+        v["error"]["message"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn use_conditions_hold_until_the_provider_consents() {
+    for backend in backends() {
+        let fed = Federation::start(backend, &[FR, DZ, BE]).await;
+        let (fr, dz, be) = (fed.api(FR), fed.api(DZ), fed.api(BE));
+        let bytes = content(70_000, 5);
+        let sha = seize(&fr, "FR-2026-88", "ledger.xlsx", bytes).await;
+        let conditions = json!([{"type": "no_onward_transfer"},
+            {"type": "purpose_limited", "purposes": ["DZ-2026-7"]}]);
+        let (_, offered) = send(&fr, &sha, DZ, "DZ-2026-7", conditions).await;
+        let id = offered["id"].as_str().unwrap().to_owned();
+        let done = transfer_when(&dz, &id, ended).await;
+        assert_eq!(done["state"], "completed", "{backend:?}: {done}");
+
+        let (status, refused) = send(&dz, &sha, BE, "DZ-2026-7", json!([])).await;
+        assert_eq!(status, 403, "{backend:?}: {refused}");
+        assert_eq!(refused["error"]["code"], "evidence.condition_refused");
+        let message = refused["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("no_onward_transfer") && message.contains("Second Protocol Art. 14"),
+            "{message}"
+        );
+        let (status, body) = export(&dz, "FR-2026-88", "court-DZ-2026-7").await;
+        let (c, message) = code(&body);
+        assert_eq!((status, c.as_str()), (403, "evidence.condition_refused"));
+        assert!(message.contains("purpose_limited") && message.contains("Budapest Art. 28(2)(b)"));
+        let (_, item) = dz.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert!(
+            !actions(&item).contains(&"exported".to_owned()),
+            "a refused export leaves no event"
+        );
+
+        let (status, given) = fr
+            .post(
+                &format!("/api/v1/evidence/{sha}/consents"),
+                &json!({"holder": DZ, "operation": {"type": "forward", "to": BE, "purpose": "DZ-2026-7"}}),
+            )
+            .await;
+        assert_eq!(status, 202, "{given}");
+        consents_of(&dz, &sha, 1).await;
+        let (status, forwarded) = send(&dz, &sha, BE, "DZ-2026-7", json!([])).await;
+        assert_eq!(
+            status, 202,
+            "{backend:?}: allowed after consent: {forwarded}"
+        );
+        let at_be = transfer_when(&be, forwarded["id"].as_str().unwrap(), ended).await;
+        assert_eq!(at_be["state"], "completed", "{at_be}");
+
+        fr.post(
+            &format!("/api/v1/evidence/{sha}/consents"),
+            &json!({"holder": DZ, "operation": {"type": "export", "purpose": "court-DZ-2026-7"}}),
+        )
+        .await;
+        consents_of(&dz, &sha, 2).await;
+        let (status, zip) = export(&dz, "FR-2026-88", "court-DZ-2026-7").await;
+        assert_eq!(status, 200, "{backend:?}: {:?}", code(&zip));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("package.zip");
+        std::fs::write(&path, &zip).unwrap();
+        let report = comity_evidence::verify_package(&path);
+        let failures: Vec<String> = report
+            .failures()
+            .map(|c| format!("{} | {} | {}", c.item, c.check, c.reason))
+            .collect();
+        assert!(report.verified, "{backend:?}: {failures:#?}");
+        let nodes: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.check == "descriptor")
+            .map(|c| c.item.as_str())
+            .collect();
+        assert_eq!(nodes.len(), 2, "{nodes:?}");
+        assert!(nodes.iter().any(|n| n.contains(FR)) && nodes.iter().any(|n| n.contains(DZ)));
+        fed.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn chunks_are_served_only_to_the_node_they_were_offered_to() {
+    let backend = Backend::Sqlite;
+    let fed = Federation::start(backend, &[FR, DZ, BE]).await;
+    let fr = fed.api(FR);
+    let sha = seize(&fr, "FR-2026-5", "a.bin", content(5000, 9)).await;
+    let (_, offered) = send(&fr, &sha, DZ, "DZ-2026-5", json!([])).await;
+    transfer_when(&fr, offered["id"].as_str().unwrap(), ended).await;
+    let unsent = seize(&fr, "FR-2026-5", "b.bin", content(5000, 8)).await;
+
+    let fr_member = &fed.members[fed.index(FR)];
+    let endpoint = &fr_member.descriptor.descriptor.endpoint;
+    let as_member = |who: &str| {
+        let m = &fed.members[fed.index(who)];
+        let tls = comity_node::peer_tls_config(
+            &fr_member.id,
+            fr_member.descriptor.descriptor.tls_key,
+            &m.secrets,
+        )
+        .unwrap();
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .unwrap()
+    };
+    comity_node::install_default_provider();
+    for (who, item) in [(BE, &sha), (DZ, &unsent), (BE, &"ab".repeat(32))] {
+        let r = as_member(who)
+            .get(format!("{endpoint}/federation/v1/evidence/{item}/chunks/0"))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (404, Some("evidence.not_offered")),
+            "{who} asking for {item}"
+        );
+    }
+
+    let stranger = comity_seal::NodeSecrets::generate(&mut rand::rng());
+    let tls = comity_node::peer_tls_config(
+        &fr_member.id,
+        fr_member.descriptor.descriptor.tls_key,
+        &stranger,
+    )
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let r = client
+        .get(format!("{endpoint}/federation/v1/evidence/{sha}/chunks/0"))
+        .send()
+        .await;
+    assert!(
+        r.is_err(),
+        "a key outside the trust list is refused at the handshake"
+    );
+    fed.shutdown().await;
+}
