@@ -9,4 +9,5 @@ mod harness;
 mod hashlists;
 mod ledger;
 mod refusals;
+mod request_flows;
 mod requests;
