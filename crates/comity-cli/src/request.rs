@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Local, Utc};
+use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -12,7 +13,9 @@ use crate::client::Api;
 
 #[derive(Args)]
 pub struct Zone {
-    /// Show times in this zone: `UTC`, `local`, or an offset such as `+01:00`.
+    /// Show times in this zone: `UTC`, `local`, a named zone such as `Europe/Paris` or
+    /// `Africa/Algiers` (its offset on each date, summer time included), or a fixed offset such
+    /// as `+01:00`. Stored and sent times stay UTC.
     #[arg(long, default_value = "local")]
     tz: String,
 }
@@ -57,6 +60,27 @@ pub enum RequestCommand {
         #[command(flatten)]
         zone: Zone,
     },
+    /// The drafts this node may open next because of a request (prosecution in lieu, onward
+    /// preservation).
+    FollowUps {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+    },
+    /// Open an offered draft in one call. The file holds `{"follow_up": "...", "to"?,
+    /// "evidence"?, "body"?, "conditions"?, "content"?, "channel"?, "override_reason"?}`, or
+    /// give just `--follow-up NAME`.
+    FollowUp {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+        #[arg(long, conflicts_with = "follow_up")]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        follow_up: Option<String>,
+        #[command(flatten)]
+        zone: Zone,
+    },
     /// Requests past their due time, most overdue first.
     Overdue {
         #[arg(long)]
@@ -75,23 +99,41 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
-/// The user's zone as a fixed offset, for the times shown.
-fn offset(zone: &Zone) -> Result<FixedOffset> {
+/// The zone times are shown in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shown {
+    Local,
+    Named(Tz),
+    Fixed(FixedOffset),
+}
+
+/// Reads `--tz`: a named zone of the IANA database shipped in the binary, `local`, or an offset.
+fn offset(zone: &Zone) -> Result<Shown> {
     match zone.tz.as_str() {
-        "UTC" | "utc" | "Z" => Ok(Utc.fix()),
-        "local" => Ok(*Local::now().offset()),
-        other => other.parse::<FixedOffset>().map_err(|_| {
-            anyhow::anyhow!(
-                "--tz {other:?} is not understood: use UTC, local or an offset such as +01:00"
-            )
-        }),
+        "UTC" | "utc" | "Z" => Ok(Shown::Named(Tz::UTC)),
+        "local" => Ok(Shown::Local),
+        other => {
+            if let Ok(tz) = other.parse::<Tz>() {
+                return Ok(Shown::Named(tz));
+            }
+            other.parse::<FixedOffset>().map(Shown::Fixed).map_err(|_| {
+                anyhow::anyhow!(
+                    "--tz {other:?} is not understood: use UTC, local, a zone name such as Europe/Paris or Africa/Algiers, or an offset such as +01:00"
+                )
+            })
+        }
     }
 }
 
 /// A UTC time from the API, in the user's zone.
-fn shown(v: &Value, tz: &FixedOffset) -> String {
+fn shown(v: &Value, tz: &Shown) -> String {
+    const FORMAT: &str = "%Y-%m-%d %H:%M %:z";
     match v.as_str().and_then(|s| s.parse::<DateTime<Utc>>().ok()) {
-        Some(t) => t.with_timezone(tz).format("%Y-%m-%d %H:%M %:z").to_string(),
+        Some(t) => match tz {
+            Shown::Local => t.with_timezone(&Local).format(FORMAT).to_string(),
+            Shown::Named(z) => t.with_timezone(z).format(FORMAT).to_string(),
+            Shown::Fixed(o) => t.with_timezone(o).format(FORMAT).to_string(),
+        },
         None => "-".to_owned(),
     }
 }
@@ -100,7 +142,7 @@ fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 
-fn print_list(list: &Value, tz: &FixedOffset) {
+fn print_list(list: &Value, tz: &Shown) {
     for r in list.as_array().into_iter().flatten() {
         println!(
             "{}  {:<24} {:<10} {:<12} {:<18} due {}{}",
@@ -119,7 +161,7 @@ fn print_list(list: &Value, tz: &FixedOffset) {
     }
 }
 
-fn print_request(r: &Value, tz: &FixedOffset) {
+fn print_request(r: &Value, tz: &Shown) {
     println!(
         "{} request {} ({} side, with {})",
         s(&r["kind"]),
@@ -149,6 +191,24 @@ fn print_request(r: &Value, tz: &FixedOffset) {
         .filter_map(Value::as_str)
         .collect();
     println!("allowed now: {}", allowed.join(", "));
+    let pf = &r["request"]["preflight"];
+    for n in pf["negatives"].as_array().into_iter().flatten() {
+        println!("pre-flight negative: {}", s(n));
+    }
+    for o in pf["obstacles"].as_array().into_iter().flatten() {
+        println!(
+            "obstacle: {} ({}): {}",
+            s(&o["code"]),
+            s(&o["cite"]),
+            s(&o["reason"])
+        );
+    }
+    if let Some(reason) = pf["override_reason"].as_str() {
+        println!("sent against it because: {reason}");
+    }
+    for x in r["request"]["superseded"].as_array().into_iter().flatten() {
+        println!("superseded ({}): {}", s(&x["cause"]), s(&x["reason"]));
+    }
     println!("timeline:");
     for e in r["timeline"].as_array().into_iter().flatten() {
         let who = match (&e["actor"]["node"], &e["actor"]["role"]) {
@@ -231,6 +291,41 @@ pub async fn run(cmd: RequestCommand) -> Result<()> {
                 .await?;
             print_request(&r, &tz);
         }
+        RequestCommand::FollowUps { dir, id } => {
+            let offers = Api::for_dir(&dir)?
+                .get(&format!("/api/v1/requests/{id}/follow-ups"))
+                .await?;
+            let offers = offers.as_array().cloned().unwrap_or_default();
+            if offers.is_empty() {
+                println!("nothing to follow up");
+            }
+            for o in &offers {
+                println!(
+                    "{:<22} to {:<12} {}",
+                    s(&o["follow_up"]),
+                    s(&o["to"]),
+                    s(&o["why"])
+                );
+            }
+        }
+        RequestCommand::FollowUp {
+            dir,
+            id,
+            file,
+            follow_up,
+            zone,
+        } => {
+            let tz = offset(&zone)?;
+            let body = match (file, follow_up) {
+                (Some(f), _) => read_json(&f)?,
+                (None, Some(name)) => json!({ "follow_up": name }),
+                (None, None) => bail!("give --follow-up NAME or --file FILE"),
+            };
+            let r = Api::for_dir(&dir)?
+                .post(&format!("/api/v1/requests/{id}/follow-ups"), &body)
+                .await?;
+            print_request(&r, &tz);
+        }
         RequestCommand::Overdue { dir, zone } => {
             let tz = offset(&zone)?;
             let list = Api::for_dir(&dir)?
@@ -240,4 +335,49 @@ pub async fn run(cmd: RequestCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn zone(tz: &str) -> Zone {
+        Zone { tz: tz.to_owned() }
+    }
+
+    #[test]
+    fn named_zones_follow_summer_time() {
+        let paris = offset(&zone("Europe/Paris")).unwrap();
+        assert_eq!(
+            shown(&json!("2026-01-15T08:00:00.000Z"), &paris),
+            "2026-01-15 09:00 +01:00"
+        );
+        assert_eq!(
+            shown(&json!("2026-07-15T08:00:00.000Z"), &paris),
+            "2026-07-15 10:00 +02:00"
+        );
+        let algiers = offset(&zone("Africa/Algiers")).unwrap();
+        assert_eq!(
+            shown(&json!("2026-07-15T08:00:00.000Z"), &algiers),
+            "2026-07-15 09:00 +01:00"
+        );
+        let utc = offset(&zone("UTC")).unwrap();
+        assert_eq!(
+            shown(&json!("2026-07-15T08:00:00.000Z"), &utc),
+            "2026-07-15 08:00 +00:00"
+        );
+        let fixed = offset(&zone("-03:00")).unwrap();
+        assert_eq!(
+            shown(&json!("2026-07-15T08:00:00.000Z"), &fixed),
+            "2026-07-15 05:00 -03:00"
+        );
+    }
+
+    #[test]
+    fn an_unknown_zone_says_what_is_understood() {
+        let e = offset(&zone("Europe/Atlantis")).unwrap_err().to_string();
+        assert!(e.contains("Europe/Paris"), "{e}");
+    }
 }

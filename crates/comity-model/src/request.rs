@@ -36,6 +36,11 @@ pub struct RequestAction {
     /// The workflow `Action`, as JSON (`{"action": "acknowledge", ...}`).
     pub action: Value,
     pub at: Timestamp,
+    /// The version of the request (entries in its history) the action was applied on; the
+    /// receiver orders concurrent actions of both sides by it. Absent: the receiver's current
+    /// version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u32>,
 }
 
 fn check_version(p: &mut Problems, v: u32) {

@@ -20,6 +20,7 @@ mod ledger_http;
 mod node;
 mod outbound;
 mod requests;
+mod requests_follow;
 mod requests_http;
 mod serve;
 mod tls;
@@ -31,6 +32,7 @@ pub use error::NodeError;
 pub use node::{Node, NodeSetup, RunningNode, now_ms};
 pub use outbound::{Accepted, SendRequest};
 pub use requests::{ActOn, OpenRequest};
+pub use requests_follow::{Offer, OpenFollowUp};
 pub use tls::{client_config as peer_tls_config, install_default_provider};
 pub use views::{MessageView, PeerView};
 

@@ -64,6 +64,25 @@ pub(crate) async fn run_writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
 impl Node {
     /// Checks, seals and durably queues a message; returns once it is committed.
     pub async fn send(&self, req: SendRequest) -> Result<Accepted, NodeError> {
+        let (row, accepted) = self.seal_message(req).await?;
+        let (done, committed) = oneshot::channel();
+        self.inner
+            .writer
+            .send((row, done))
+            .await
+            .map_err(|_| NodeError::ShuttingDown)?;
+        committed.await.map_err(|_| NodeError::ShuttingDown)??;
+        self.inner.wake.notify_one();
+        Ok(accepted)
+    }
+
+    /// Checks and seals a message into the row that queues it, without storing anything: the
+    /// caller commits the row (`Store::enqueue`, or with a request's transition) and then calls
+    /// `wake_delivery`.
+    pub(crate) async fn seal_message(
+        &self,
+        req: SendRequest,
+    ) -> Result<(NewOutbound, Accepted), NodeError> {
         let s = &self.inner;
         let kind: MessageKind = req.kind.parse()?;
         if req.to == s.me {
@@ -128,18 +147,17 @@ impl Node {
             body: body.to_json().to_string(),
             ledger,
         };
-        let (done, committed) = oneshot::channel();
-        s.writer
-            .send((row, done))
-            .await
-            .map_err(|_| NodeError::ShuttingDown)?;
-        committed.await.map_err(|_| NodeError::ShuttingDown)??;
-        s.wake.notify_one();
-        Ok(Accepted {
+        let accepted = Accepted {
             id,
             conversation,
             state: "queued",
-        })
+        };
+        Ok((row, accepted))
+    }
+
+    /// Tells the delivery task that messages were queued.
+    pub(crate) fn wake_delivery(&self) {
+        self.inner.wake.notify_one();
     }
 
     /// A reply joins its parent's conversation; the parent must be a message exchanged with the

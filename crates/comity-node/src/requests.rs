@@ -19,14 +19,50 @@ use comity_store::{
     Inbound, NewRequest, Rejection, RequestChange, RequestEvent, Side, StoredRequest,
 };
 use comity_workflow::{
-    Action, Actor, Alert, AlertKind, Body, Draft, FollowUp, Link, Request, Rules, Scheduler,
-    Transition, UseConditions, WorkflowError,
+    Action, Actor, Alert, AlertKind, Body, Draft, FollowUp, Link, Merged, Request, Rules,
+    Scheduler, Stamped, Transition, UseConditions, WorkflowError,
 };
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::ledger::to_append;
 use crate::{Node, NodeError, SendRequest, now_ms};
+
+/// How often a write that raced with another is read and tried again.
+const CONFLICT_RETRIES: usize = 8;
+/// How long a request message that could not be replayed yet (its request not arrived, the
+/// store busy) is kept for another try before it is refused; a day covers a peer's queue that
+/// was held back by an outage.
+const PENDING_MS: i64 = 86_400_000;
+/// How many waiting request messages one tick replays.
+const PENDING_BATCH: i64 = 100;
+
+/// Whether a replay failed for a reason that may pass: the store busy or in conflict, or a
+/// request not (yet) stored here.
+fn passing(e: &NodeError) -> bool {
+    match e {
+        NodeError::NotFound(_) => true,
+        NodeError::Store(s) => !matches!(s, comity_store::StoreError::Corrupt(_)),
+        _ => false,
+    }
+}
+
+/// What a merge did, for the timeline: replayed in order, and the actions it superseded.
+fn merge_detail(m: &Merged) -> Option<String> {
+    let mut parts = Vec::new();
+    if m.replayed {
+        parts.push(
+            "concurrent actions: the history was replayed in the order (version, time, node)"
+                .to_owned(),
+        );
+    }
+    parts.extend(
+        m.superseded
+            .iter()
+            .map(|s| format!("{}: {}", s.code, s.reason)),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
 
 /// The law packs, deadline rules and scheduler of a node.
 pub(crate) struct Workflows {
@@ -43,6 +79,48 @@ impl Workflows {
             scheduler: Mutex::new(Scheduler::new(supervisor)),
         })
     }
+}
+
+/// The law engine's `extradition` question for an extradition or provisional arrest body: the
+/// person's nationalities (a state may refuse its own), the offences and the penalty or sentence
+/// (thresholds), the dates (lapse of time).
+fn extradition_question(
+    body: &Body,
+    basis: &comity_law::LegalBasisAnswer<'_>,
+    date: &str,
+) -> Option<serde_json::Value> {
+    let (person, purpose, sentence, committed) = match body {
+        Body::Extradition(x) => (
+            &x.person,
+            x.purpose,
+            x.sentence_months,
+            x.committed_on.map(|d| d.to_string()),
+        ),
+        Body::ProvisionalArrest(a) => (
+            &a.person,
+            comity_workflow::ExtraditionPurpose::Prosecution,
+            None,
+            None,
+        ),
+        _ => return None,
+    };
+    let mut q = serde_json::json!({
+        "question": "extradition",
+        "requesting": basis.requesting.to_string(),
+        "requested": basis.requested.to_string(),
+        "person": {"nationalities": person.nationalities},
+        "offences": body.offences(),
+        "purpose": purpose,
+        "facts": {},
+        "date": date,
+    });
+    if let Some(m) = sentence {
+        q["sentence_months"] = m.into();
+    }
+    if let Some(d) = committed {
+        q["committed_on"] = d.into();
+    }
+    Some(q)
 }
 
 /// What an officer asks the node to open.
@@ -73,7 +151,7 @@ pub struct ActOn {
     pub action: Action,
 }
 
-fn law_error(e: comity_law::LawError) -> WorkflowError {
+pub(crate) fn law_error(e: comity_law::LawError) -> WorkflowError {
     WorkflowError::LawQuestion {
         code: e.code(),
         message: e.to_string(),
@@ -255,7 +333,15 @@ impl Node {
         } else {
             None
         };
-        let mut pf = comity_workflow::preflight(&basis, dual.as_ref(), None, channel);
+        let extradition = match extradition_question(body, &basis, date) {
+            Some(json) => match law.question_from_json(&json).map_err(law_error)? {
+                Question::Extradition(q) => Some(law.extradition(&q).map_err(law_error)?),
+                _ => None,
+            },
+            None => None,
+        };
+        let mut pf =
+            comity_workflow::preflight(&basis, dual.as_ref(), extradition.as_ref(), channel);
         if let Some(reason) = override_reason {
             pf = pf.with_override(reason);
         }
@@ -290,9 +376,16 @@ impl Node {
         let draft_json = serde_json::to_value(&draft)
             .map_err(|e| NodeError::BadRequest(format!("draft cannot be written: {e}")))?;
         let (request, t) = Request::open(draft, &self.workflows().rules, now)?;
+        self.check_forwarding(&request).await?;
+        let body = MessageBody::RequestOpen(RequestOpen {
+            v: REQUEST_MESSAGE_VERSION,
+            draft: draft_json,
+            at: now,
+        });
+        let (outbound, accepted) = self.seal_request_message(&request, body, None).await?;
         let (change, json) = change_of(&request)?;
         let ledger = state_entry(self.id(), None, req.to.as_str(), &request, &t, &json, now)?;
-        let event = transition_event(None, None, &t, now, None);
+        let event = transition_event(None, None, &t, now, Some(accepted.id.to_string()));
         let new = NewRequest {
             id: id.to_string(),
             kind: request.kind.as_str().to_owned(),
@@ -300,39 +393,93 @@ impl Node {
             peer: req.to.to_string(),
             change,
         };
-        self.store().insert_request(&new, &event, &ledger).await?;
+        self.store()
+            .insert_request(&new, &event, &ledger, Some(&outbound))
+            .await?;
+        self.wake_delivery();
         self.track(&t, now);
-        let body = MessageBody::RequestOpen(RequestOpen {
-            v: REQUEST_MESSAGE_VERSION,
-            draft: draft_json,
-            at: now,
-        });
-        self.send_request_message(&request, 1, body, None).await?;
         for f in &t.follow_ups {
-            if let FollowUp::ExtendPreservation { preservation } = f {
-                self.extend_preservation(*preservation, request.id, &req.to)
-                    .await;
+            match f {
+                FollowUp::ExtendPreservation { preservation } => {
+                    let extend = Action::Extend { mla: request.id };
+                    self.follow_up(*preservation, extend, &req.to).await;
+                }
+                FollowUp::CloseProvisionalArrest { arrest } => {
+                    let received = Action::ExtraditionReceived {
+                        extradition: request.id,
+                    };
+                    self.follow_up(*arrest, received, &req.to).await;
+                }
+                FollowUp::OnwardPreservation { .. } | FollowUp::ProsecutionInLieu { .. } => {}
             }
         }
         Ok(request)
     }
 
-    /// The assistance request that follows a preservation extends it (Art. 29.7): the
-    /// requesting node applies `extend` to the preservation it sent to the same peer. A
-    /// preservation that is not (or no longer) preserved is left as it is.
-    async fn extend_preservation(&self, preservation: MessageId, mla: MessageId, peer: &NodeId) {
-        let id = preservation.to_string();
+    /// A request linking another passes on what was received under it. To a third node that
+    /// needs what the use conditions allow (Budapest Arts. 26.2, 28.2): the purposes of the new
+    /// request among those given, and the owner's recorded consent where the information is
+    /// confidential or onward transfer needs it. On the requesting side the conditions are those
+    /// the answer came with; on the requested side, those of the request itself.
+    async fn check_forwarding(&self, request: &Request) -> Result<(), NodeError> {
+        let to = comity_workflow::Destination::Node(request.requested.clone());
+        for link in &request.links {
+            let Some(stored) = self.store().get_request(&link.request.to_string()).await? else {
+                continue;
+            };
+            if stored.peer == request.requested.as_str() {
+                continue;
+            }
+            let linked = read_request(&stored)?;
+            let conditions = match stored.side {
+                Side::Requesting => linked.answer_conditions.as_ref(),
+                Side::Requested => Some(&linked.conditions),
+            };
+            let Some(c) = conditions else { continue };
+            for purpose in &request.conditions.purposes {
+                c.may_forward(&to, purpose)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies what a new request implies for the one it follows, as this node's action sent
+    /// like any other: the assistance request extends the preservation (Art. 29.7), the
+    /// extradition request closes the provisional arrest (ETS 24 Art. 16). Only for a request
+    /// this node sent to the same peer; one no longer in the state the action needs is left as
+    /// it is (logged).
+    async fn follow_up(&self, target: MessageId, action: Action, peer: &NodeId) {
+        let id = target.to_string();
         match self.store().get_request(&id).await {
             Ok(Some(r)) if r.peer == peer.as_str() && r.side == Side::Requesting => {}
             _ => return,
         }
-        let act = ActOn {
-            role: None,
-            action: Action::Extend { mla },
-        };
-        if let Err(e) = self.act_on_request(&id, act).await {
-            tracing::warn!(code = e.code(), request = %id, "preservation not extended: {e}");
+        let roles = self.descriptor().descriptor.roles.clone();
+        let mut tries = roles.iter().map(|r| ActOn {
+            role: Some(*r),
+            action: action.clone(),
+        });
+        let Some(mut act) = tries.next() else { return };
+        // A peer's action replayed meanwhile moves the version: read again and retry. The
+        // action may need another of this node's roles than the first.
+        for _ in 0..CONFLICT_RETRIES + roles.len() {
+            match self.act_on_request(&id, act.clone()).await {
+                Err(NodeError::Store(comity_store::StoreError::Conflict(_))) => continue,
+                Err(NodeError::Workflow(WorkflowError::WrongRole { .. })) => {
+                    if let Some(next) = tries.next() {
+                        act = next;
+                        continue;
+                    }
+                    tracing::warn!(request = %id, "follow-up not applied: no role of this node may do it");
+                }
+                Err(e) => {
+                    tracing::warn!(code = e.code(), request = %id, "follow-up not applied: {e}");
+                }
+                Ok(_) => {}
+            }
+            return;
         }
+        tracing::warn!(request = %id, "follow-up not applied: the request kept changing");
     }
 
     /// Applies an action of this node's user, stores it and sends it to the other side.
@@ -365,7 +512,21 @@ impl Node {
         };
         let now = Timestamp::from_unix_ms(now_ms());
         let mut request = read_request(&stored)?;
-        let t = request.apply(&self.workflows().rules, &actor, act.action.clone(), now)?;
+        let base = request.version();
+        let t = request.act(&self.workflows().rules, &actor, act.action.clone(), now)?;
+        let action = serde_json::to_value(&act.action)
+            .map_err(|e| NodeError::BadRequest(format!("action cannot be written: {e}")))?;
+        let body = MessageBody::RequestAction(RequestAction {
+            v: REQUEST_MESSAGE_VERSION,
+            request: request.id,
+            node: actor.node.clone(),
+            role,
+            action,
+            at: now,
+            base: Some(base),
+        });
+        let parent = self.opening_message(id).await?;
+        let (outbound, accepted) = self.seal_request_message(&request, body, parent).await?;
         let (change, json) = change_of(&request)?;
         let ledger = state_entry(
             self.id(),
@@ -376,25 +537,25 @@ impl Node {
             &json,
             now,
         )?;
-        let event = transition_event(Some(&actor), Some(&act.action), &t, now, None);
-        let seq = self
-            .store()
-            .record_transition(id, stored.version, &change, &event, &ledger)
+        let event = transition_event(
+            Some(&actor),
+            Some(&act.action),
+            &t,
+            now,
+            Some(accepted.id.to_string()),
+        );
+        self.store()
+            .record_transition(
+                id,
+                stored.version,
+                &change,
+                &event,
+                &ledger,
+                Some(&outbound),
+            )
             .await?;
+        self.wake_delivery();
         self.track(&t, now);
-        let action = serde_json::to_value(&act.action)
-            .map_err(|e| NodeError::BadRequest(format!("action cannot be written: {e}")))?;
-        let body = MessageBody::RequestAction(RequestAction {
-            v: REQUEST_MESSAGE_VERSION,
-            request: request.id,
-            node: actor.node.clone(),
-            role,
-            action,
-            at: now,
-        });
-        let parent = self.opening_message(id).await?;
-        self.send_request_message(&request, seq, body, parent)
-            .await?;
         Ok(request)
     }
 
@@ -407,57 +568,75 @@ impl Node {
             .and_then(|m| m.parse().ok()))
     }
 
-    async fn send_request_message(
+    /// Seals the message that tells the other side; the caller stores it with the state change
+    /// it reports, in one transaction.
+    async fn seal_request_message(
         &self,
         request: &Request,
-        seq: i64,
         body: MessageBody,
         in_reply_to: Option<MessageId>,
-    ) -> Result<(), NodeError> {
+    ) -> Result<(comity_store::NewOutbound, crate::Accepted), NodeError> {
         let to = if request.requesting == *self.id() {
             request.requested.clone()
         } else {
             request.requesting.clone()
         };
-        let accepted = self
-            .send(SendRequest {
-                to,
-                kind: body.kind().to_string(),
-                body: body.to_json(),
-                in_reply_to,
-                handling: None,
-            })
-            .await?;
-        self.store()
-            .set_request_event_message(&request.id.to_string(), seq, &accepted.id.to_string())
-            .await?;
-        Ok(())
+        self.seal_message(SendRequest {
+            to,
+            kind: body.kind().to_string(),
+            body: body.to_json(),
+            in_reply_to,
+            handling: None,
+        })
+        .await
     }
 
     /// Replays a request message accepted from a peer. Idempotent; a refusal is recorded with
-    /// its code and never changes a stored request.
+    /// its code and never changes a stored request. A replay that failed for a passing reason
+    /// (the store busy, an action that arrived before its request) is left unrecorded, and
+    /// `replay_pending` tries it again.
     pub(crate) async fn replay_request_message(&self, m: &Inbound) {
         let outcome = match m.kind.as_str() {
             "request.open" => self.replay_open(m).await,
             "request.action" => self.replay_action(m).await,
             _ => return,
         };
-        if let Err(e) = outcome {
-            let rejection = Rejection {
-                at: now_ms(),
-                peer: Some(m.peer.clone()),
-                message_id: Some(m.id.clone()),
-                code: e.code().to_owned(),
-                detail: format!("{} could not be replayed: {e}", m.kind),
-            };
-            tracing::warn!(code = e.code(), peer = %m.peer, "refused a request message: {e}");
-            if let Err(e) = self.store().record_rejection(&rejection).await {
-                tracing::error!(error = %e, "could not record a refusal");
-            }
+        let Err(e) = outcome else { return };
+        let waiting = now_ms() - m.received_at < PENDING_MS;
+        if passing(&e) && waiting {
+            tracing::info!(code = e.code(), peer = %m.peer, "request message kept for a later replay: {e}");
+            return;
+        }
+        let rejection = Rejection {
+            at: now_ms(),
+            peer: Some(m.peer.clone()),
+            message_id: Some(m.id.clone()),
+            code: e.code().to_owned(),
+            detail: format!("{} could not be replayed: {e}", m.kind),
+        };
+        tracing::warn!(code = e.code(), peer = %m.peer, "refused a request message: {e}");
+        if let Err(e) = self.store().record_rejection(&rejection).await {
+            tracing::error!(error = %e, "could not record a refusal");
         }
     }
 
+    /// Replays the request messages received but neither replayed nor refused, oldest first
+    /// (on start and on every scheduler tick). Returns how many were tried.
+    pub(crate) async fn replay_pending(&self) -> Result<usize, NodeError> {
+        let pending = self
+            .store()
+            .unreplayed_request_messages(PENDING_BATCH)
+            .await?;
+        for m in &pending {
+            self.replay_request_message(m).await;
+        }
+        Ok(pending.len())
+    }
+
     async fn replay_open(&self, m: &Inbound) -> Result<(), NodeError> {
+        if self.store().request_message_seen(&m.id).await? {
+            return Ok(());
+        }
         let open: RequestOpen = serde_json::from_slice(&m.body)
             .map_err(|e| NodeError::BadRequest(format!("request.open body: {e}")))?;
         let draft: Draft =
@@ -485,7 +664,16 @@ impl Node {
             peer: m.peer.clone(),
             change,
         };
-        let inserted = self.store().insert_request(&new, &event, &ledger).await?;
+        let inserted = self
+            .store()
+            .insert_request(&new, &event, &ledger, None)
+            .await?;
+        if !inserted && !self.store().request_message_seen(&m.id).await? {
+            return Err(NodeError::BadRequest(format!(
+                "request {} was already opened by another message",
+                new.id
+            )));
+        }
         if inserted {
             self.track(&t, Timestamp::from_unix_ms(now_ms()));
         }
@@ -493,9 +681,6 @@ impl Node {
     }
 
     async fn replay_action(&self, m: &Inbound) -> Result<(), NodeError> {
-        if self.store().request_message_seen(&m.id).await? {
-            return Ok(());
-        }
         let msg: RequestAction = serde_json::from_slice(&m.body)
             .map_err(|e| NodeError::BadRequest(format!("request.action body: {e}")))?;
         if msg.node.as_str() != m.peer {
@@ -519,34 +704,61 @@ impl Node {
                 reason: e.to_string(),
             })?;
         let id = msg.request.to_string();
-        let stored = self
-            .store()
-            .get_request(&id)
-            .await?
-            .filter(|r| r.peer == m.peer)
-            .ok_or_else(|| NodeError::NotFound(format!("request {id} shared with {}", m.peer)))?;
-        let mut request = read_request(&stored)?;
         let actor = Actor {
             node: msg.node,
             role: msg.role,
         };
-        let t = request.apply(&self.workflows().rules, &actor, action.clone(), msg.at)?;
-        let (change, json) = change_of(&request)?;
-        let ledger = state_entry(
-            self.id(),
-            Some(&actor),
-            &m.peer,
-            &request,
-            &t,
-            &json,
-            msg.at,
-        )?;
-        let event = transition_event(Some(&actor), Some(&action), &t, msg.at, Some(m.id.clone()));
-        self.store()
-            .record_transition(&id, stored.version, &change, &event, &ledger)
-            .await?;
-        self.track(&t, Timestamp::from_unix_ms(now_ms()));
-        Ok(())
+        // The version guard refuses a write that raced with another; read again and merge again.
+        for _ in 0..CONFLICT_RETRIES {
+            if self.store().request_message_seen(&m.id).await? {
+                return Ok(());
+            }
+            let stored = self
+                .store()
+                .get_request(&id)
+                .await?
+                .filter(|r| r.peer == m.peer)
+                .ok_or_else(|| {
+                    NodeError::NotFound(format!("request {id} shared with {}", m.peer))
+                })?;
+            let mut request = read_request(&stored)?;
+            let stamped = Stamped {
+                actor: actor.clone(),
+                action: action.clone(),
+                at: msg.at,
+                base: msg.base.unwrap_or_else(|| request.version()),
+            };
+            let merged = request
+                .merge(&self.workflows().rules, stamped)
+                .ok_or_else(|| {
+                    NodeError::BadRequest(format!(
+                        "request {id} already holds this action from another message"
+                    ))
+                })?;
+            let t = &merged.transition;
+            let (change, json) = change_of(&request)?;
+            let ledger = state_entry(self.id(), Some(&actor), &m.peer, &request, t, &json, msg.at)?;
+            let mut event =
+                transition_event(Some(&actor), Some(&action), t, msg.at, Some(m.id.clone()));
+            event.detail = merge_detail(&merged);
+            match self
+                .store()
+                .record_transition(&id, stored.version, &change, &event, &ledger, None)
+                .await
+            {
+                Ok(_) => {
+                    self.track(t, Timestamp::from_unix_ms(now_ms()));
+                    return Ok(());
+                }
+                Err(comity_store::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(comity_store::StoreError::Conflict(format!(
+            "request {id} kept changing while an action of {} was replayed",
+            m.peer
+        ))
+        .into())
     }
 
     /// Rebuilds the scheduler from the stored requests' due times.
@@ -629,7 +841,7 @@ impl Node {
         let ledger = state_entry(self.id(), None, &stored.peer, &request, &t, &json, at)?;
         let event = transition_event(None, None, &t, at, None);
         self.store()
-            .record_transition(id, stored.version, &change, &event, &ledger)
+            .record_transition(id, stored.version, &change, &event, &ledger, None)
             .await?;
         self.track(&t, now);
         Ok(())
@@ -640,6 +852,9 @@ impl Node {
 pub(crate) async fn run(node: Node, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let every = std::time::Duration::from_millis(node.config().tick_ms.max(1));
     loop {
+        if let Err(e) = node.replay_pending().await {
+            tracing::error!(code = e.code(), "request replay: {e}");
+        }
         if let Err(e) = node.poll_requests(Timestamp::from_unix_ms(now_ms())).await {
             tracing::error!(code = e.code(), "request scheduler: {e}");
         }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::api::ApiJson;
 use crate::requests::read_request;
-use crate::{ActOn, Node, NodeError, OpenRequest, now_ms};
+use crate::{ActOn, Node, NodeError, Offer, OpenFollowUp, OpenRequest, now_ms};
 
 pub(crate) fn api_routes() -> Router<Node> {
     Router::new()
@@ -22,6 +22,10 @@ pub(crate) fn api_routes() -> Router<Node> {
         .route("/api/v1/requests/{id}", get(show))
         .route("/api/v1/requests/{id}/actions", post(act))
         .route("/api/v1/requests/{id}/allowed", get(allowed))
+        .route(
+            "/api/v1/requests/{id}/follow-ups",
+            get(follow_ups).post(open_follow_up),
+        )
 }
 
 fn summary(stored: &StoredRequest, request: &Request, now: Timestamp) -> Value {
@@ -155,4 +159,21 @@ async fn allowed(
         "due": request.due,
         "allowed": request.allowed(),
     })))
+}
+
+async fn follow_ups(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Offer>>, NodeError> {
+    Ok(Json(node.follow_ups(&id).await?))
+}
+
+async fn open_follow_up(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<OpenFollowUp>,
+) -> Result<Response, NodeError> {
+    let request = node.open_follow_up(&id, req).await?;
+    let view = full_view(&node, &request.id.to_string()).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }

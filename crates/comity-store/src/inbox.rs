@@ -13,7 +13,7 @@ pub enum InboundOutcome {
     Replay,
 }
 
-const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt, log_index";
+pub(crate) const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt, log_index";
 
 impl Store {
     /// The digest and receipt of an already accepted message, if any.

@@ -10,6 +10,35 @@ fn convert(rows: Vec<OutboundRow>) -> Result<Vec<Outbound>, StoreError> {
     rows.into_iter().map(Outbound::try_from).collect()
 }
 
+/// Queues `$m` inside transaction `$tx`; `$log_index` is its `message_sent` entry's index,
+/// which the caller appends in the same transaction.
+macro_rules! insert_outbound {
+    ($tx:expr, $m:expr, $log_index:expr) => {{
+        let m: &$crate::NewOutbound = $m;
+        sqlx::query(
+            "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, state, log_index) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10)",
+        )
+        .bind(&m.id)
+        .bind(&m.peer)
+        .bind(&m.conversation)
+        .bind(&m.in_reply_to)
+        .bind(&m.kind)
+        .bind(m.created_at)
+        .bind(&m.envelope)
+        .bind(&m.digest)
+        .bind(&m.body)
+        .bind($log_index)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("INSERT INTO peers (peer) VALUES ($1) ON CONFLICT (peer) DO NOTHING")
+            .bind(&m.peer)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use insert_outbound;
+
 impl Store {
     /// Queues messages for delivery in one transaction, each with its `message_sent` ledger
     /// entry: when this returns, all of them are durable.
@@ -20,26 +49,7 @@ impl Store {
             let size = lock_head!(tx);
             let first = index_to_db(size)?;
             for (k, m) in messages.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, state, log_index) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10)",
-                )
-                .bind(&m.id)
-                .bind(&m.peer)
-                .bind(&m.conversation)
-                .bind(&m.in_reply_to)
-                .bind(&m.kind)
-                .bind(m.created_at)
-                .bind(&m.envelope)
-                .bind(&m.digest)
-                .bind(&m.body)
-                .bind(first + k as i64)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query("INSERT INTO peers (peer) VALUES ($1) ON CONFLICT (peer) DO NOTHING")
-                    .bind(&m.peer)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_outbound!(tx, m, first + k as i64);
             }
             append_locked!(tx, size, &entries);
             tx.commit().await?;

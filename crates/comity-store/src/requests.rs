@@ -1,9 +1,11 @@
-//! Cooperation requests and their timelines. A transition is the request's new state, its event
-//! and its `request_state` ledger entry, committed in one transaction.
+//! Cooperation requests and their timelines. A transition is the request's new state, its event,
+//! its `request_state` ledger entry and, when this node acted, the message that tells the peer,
+//! committed in one transaction: no state change the peer is never told of.
 
-use crate::ledger::{append_locked, lock_head};
+use crate::ledger::{append_locked, index_to_db, lock_head};
+use crate::outbox::insert_outbound;
 use crate::pool::{BeginWrite, on_pool};
-use crate::{LedgerAppend, Store, StoreError};
+use crate::{Inbound, LedgerAppend, NewOutbound, Store, StoreError};
 
 /// Which side of a request this node is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,14 +183,30 @@ macro_rules! insert_event {
     }};
 }
 
+/// Appends the `request_state` entry `$ledger` and, if `$outbound` is some, queues that message
+/// after it with its `message_sent` entry, in transaction `$tx` whose ledger head is `$size`.
+macro_rules! queue_with {
+    ($tx:expr, $size:expr, $ledger:expr, $outbound:expr) => {{
+        let outbound: Option<&NewOutbound> = $outbound;
+        let mut entries = vec![$ledger.clone()];
+        if let Some(m) = outbound {
+            insert_outbound!($tx, m, index_to_db($size)? + 1);
+            entries.push(m.ledger.clone());
+        }
+        append_locked!($tx, $size, &entries);
+    }};
+}
+
 impl Store {
-    /// Stores a newly opened request with its first event and ledger entry. Returns `false`
-    /// (and changes nothing) when a request with this id is already stored.
+    /// Stores a newly opened request with its first event, its ledger entry and, when this node
+    /// opened it, the message that sends it (queued with its `message_sent` entry). Returns
+    /// `false` (and changes nothing) when a request with this id is already stored.
     pub async fn insert_request(
         &self,
         new: &NewRequest,
         event: &RequestEvent,
         ledger: &LedgerAppend,
+        outbound: Option<&NewOutbound>,
     ) -> Result<bool, StoreError> {
         let (id, change) = (&new.id, &new.change);
         let inserted = on_pool!(self, pool => {
@@ -211,7 +229,7 @@ impl Store {
             .rows_affected();
             if done == 1 {
                 insert_event!(tx, id, 1_i64, event);
-                append_locked!(tx, size, std::slice::from_ref(ledger));
+                queue_with!(tx, size, ledger, outbound);
                 tx.commit().await?;
                 true
             } else {
@@ -222,9 +240,10 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Records a transition: the request's new state, its event and its ledger entry, in one
-    /// transaction; returns the event's number. Refused with `store.conflict` when the request
-    /// went through another transition since it was read (`read` is its version then).
+    /// Records a transition: the request's new state, its event, its ledger entry and, when this
+    /// node acted, the message that tells the peer, in one transaction; returns the event's
+    /// number. Refused with `store.conflict` when the request went through another transition
+    /// since it was read (`read` is its version then).
     pub async fn record_transition(
         &self,
         id: &str,
@@ -232,6 +251,7 @@ impl Store {
         change: &RequestChange,
         event: &RequestEvent,
         ledger: &LedgerAppend,
+        outbound: Option<&NewOutbound>,
     ) -> Result<i64, StoreError> {
         let seq = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
@@ -255,7 +275,7 @@ impl Store {
                 )));
             };
             insert_event!(tx, id, seq, event);
-            append_locked!(tx, size, std::slice::from_ref(ledger));
+            queue_with!(tx, size, ledger, outbound);
             tx.commit().await?;
             seq
         });
@@ -279,20 +299,6 @@ impl Store {
             .await?;
             insert_event!(tx, id, seq, event);
             tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// Notes the message a transition travelled in, once it is queued.
-    pub async fn set_request_event_message(
-        &self,
-        id: &str,
-        seq: i64,
-        message_id: &str,
-    ) -> Result<(), StoreError> {
-        let sql = "UPDATE request_events SET message_id = $1 WHERE request_id = $2 AND seq = $3";
-        on_pool!(self, pool => {
-            sqlx::query(sql).bind(message_id).bind(id).bind(seq).execute(pool).await?;
         });
         Ok(())
     }
@@ -355,5 +361,25 @@ impl Store {
             sqlx::query_as(&sql).bind(id).fetch_all(pool).await?
         });
         Ok(rows.into_iter().map(event_from).collect())
+    }
+
+    /// Request messages received from peers that were neither replayed into a request nor
+    /// refused, oldest first: a replay that failed for a passing reason (the store busy, an
+    /// action that arrived before its request) is tried again from here.
+    pub async fn unreplayed_request_messages(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<Inbound>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM inbox i WHERE i.kind IN ('request.open', 'request.action') \
+             AND NOT EXISTS (SELECT 1 FROM request_events e WHERE e.message_id = i.id) \
+             AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.message_id = i.id) \
+             ORDER BY i.seq LIMIT $1",
+            crate::inbox::COLUMNS
+        );
+        let rows: Vec<Inbound> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(limit).fetch_all(pool).await?
+        });
+        Ok(rows)
     }
 }

@@ -10,6 +10,7 @@ mod body;
 mod conditions;
 mod error;
 mod fields;
+mod merge;
 mod preflight;
 mod request;
 mod rules;
@@ -28,6 +29,7 @@ pub use body::{
 pub use comity_model::PreservationRequest;
 pub use conditions::{Consent, Destination, Onward, UseConditions};
 pub use error::WorkflowError;
+pub use merge::{Merged, Opening, SUPERSEDED, Stamped, Superseded};
 pub use preflight::{
     DualCriminalityNote, InstrumentNote, ObstacleNote, Preflight, cite_text, preflight,
 };

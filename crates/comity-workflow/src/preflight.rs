@@ -146,6 +146,30 @@ pub fn preflight(
         );
     }
     if let Some(x) = extradition {
+        explanation.push(format!(
+            "extradition question: {} (basis: {})",
+            x.decision,
+            x.basis.unwrap_or("none")
+        ));
+        for c in &x.conditions {
+            explanation.push(format!(
+                "condition {} ({}): {}",
+                c.code,
+                cite_text(&c.cite),
+                c.reason
+            ));
+        }
+        if let Some(sub) = &x.submit_for_prosecution {
+            explanation.push(format!(
+                "if refused, the case is to be submitted for prosecution{} ({})",
+                if sub.on_request {
+                    " when the requesting state asks"
+                } else {
+                    ""
+                },
+                cite_text(&sub.cite)
+            ));
+        }
         for o in &x.obstacles {
             obstacles.push(ObstacleNote {
                 code: o.code.to_owned(),

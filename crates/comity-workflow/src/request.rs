@@ -52,6 +52,11 @@ pub struct Event {
     pub from: Option<State>,
     pub to: State,
     pub articles: Vec<String>,
+    /// The version (number of history entries) the actor applied the action on; with the time
+    /// and the actor it orders concurrent actions (see `Request::merge`). Absent for the opening
+    /// and expiries, and in entries written before it existed (their position is their base).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<u32>,
 }
 
 /// What the node should do next because of a transition.
@@ -119,6 +124,12 @@ pub struct Request {
     /// The conditions the requested side attached to what it handed over (the latest ones);
     /// consents to forward the results are recorded here.
     pub answer_conditions: Option<UseConditions>,
+    /// Actions of either side that lost to a concurrent one and could not be applied after it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<crate::merge::Superseded>,
+    /// The due time and links the request was opened with, to replay its actions from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<crate::merge::Opening>,
 }
 
 impl Request {
@@ -215,6 +226,11 @@ impl Request {
             from: None,
             to: State::Sent,
             articles: Vec::new(),
+            base: None,
+        };
+        let opening = crate::merge::Opening {
+            due: due.clone(),
+            links: links.clone(),
         };
         let request = Request {
             v: REQUEST_VERSION,
@@ -231,6 +247,8 @@ impl Request {
             links,
             history: vec![event],
             answer_conditions: None,
+            superseded: Vec::new(),
+            opening: Some(opening),
         };
         let t = Transition {
             request: request.id,
@@ -294,6 +312,11 @@ impl Request {
         }
     }
 
+    /// How many entries the history has: what an action applied now is based on.
+    pub fn version(&self) -> u32 {
+        u32::try_from(self.history.len()).unwrap_or(u32::MAX)
+    }
+
     /// Applies an action. On any error the request is left exactly as it was.
     pub fn apply(
         &mut self,
@@ -301,6 +324,19 @@ impl Request {
         actor: &Actor,
         action: Action,
         now: Timestamp,
+    ) -> Result<Transition, WorkflowError> {
+        let base = self.version();
+        self.apply_based(rules, actor, action, now, base)
+    }
+
+    /// `apply`, recording that the actor applied the action on version `base`.
+    pub(crate) fn apply_based(
+        &mut self,
+        rules: &Rules,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+        base: u32,
     ) -> Result<Transition, WorkflowError> {
         let tag = action.tag();
         if self.state == State::Expired {
@@ -417,6 +453,7 @@ impl Request {
             from: Some(from),
             to,
             articles: articles.clone(),
+            base: Some(base),
         });
         Ok(Transition {
             request: self.id,
@@ -549,6 +586,7 @@ impl Request {
             from: Some(from),
             to,
             articles: articles.clone(),
+            base: None,
         });
         Some(Transition {
             request: self.id,

@@ -156,6 +156,7 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/requests",
             "get /api/v1/requests/{id}",
             "get /api/v1/requests/{id}/allowed",
+            "get /api/v1/requests/{id}/follow-ups",
             "get /openapi.json",
             "post /api/v1/evidence",
             "post /api/v1/evidence/{sha256}/consents",
@@ -169,6 +170,7 @@ async fn the_openapi_document_describes_every_route() {
             "post /api/v1/pdq/unsubscribe",
             "post /api/v1/requests",
             "post /api/v1/requests/{id}/actions",
+            "post /api/v1/requests/{id}/follow-ups",
         ]
     );
     let (_, node) = fed.api("dz-247").get("/api/v1/node").await;

@@ -9,5 +9,6 @@ mod harness;
 mod hashlists;
 mod ledger;
 mod refusals;
+mod request_flows;
 mod requests;
 mod transfer;

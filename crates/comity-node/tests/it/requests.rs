@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Api, Federation, backends};
 
-fn body() -> Value {
+pub fn body() -> Value {
     json!({"kind": "preservation", "body": {
         "requesting_authority": "Algeria 24/7 point of contact",
         "case_reference": "DZ-2026-0042",
@@ -24,14 +24,14 @@ fn body() -> Value {
     }})
 }
 
-fn conditions() -> Value {
+pub fn conditions() -> Value {
     json!({"owner": "dz-247", "confidential": true,
            "purposes": ["investigation and prosecution in case DZ-2026-0042"],
            "onward": "consent_required"})
 }
 
 /// The content items a refused opening names (`content["item"]`), answered.
-fn content_for(problems: &[Value]) -> Value {
+pub fn content_for(problems: &[Value]) -> Value {
     let mut content = serde_json::Map::new();
     for p in problems {
         let field = p["field"].as_str().unwrap();
@@ -47,12 +47,12 @@ fn content_for(problems: &[Value]) -> Value {
 }
 
 /// Opens the preservation request from dz-247 to fr-ocl, answering what the pre-flight asks.
-async fn open(dz: &Api) -> Value {
+pub async fn open(dz: &Api) -> Value {
     open_with(dz, body()).await
 }
 
 /// Opens a request from dz-247 to fr-ocl, answering what the pre-flight asks.
-async fn open_with(dz: &Api, body: Value) -> Value {
+pub async fn open_with(dz: &Api, body: Value) -> Value {
     let mut req = json!({"to": "fr-ocl", "body": body, "conditions": conditions(),
         "override_reason": "urgent: the logs will be lost before a treaty basis is settled"});
     let (status, v) = dz.post("/api/v1/requests", &req).await;
@@ -68,7 +68,7 @@ async fn open_with(dz: &Api, body: Value) -> Value {
 }
 
 /// Waits until the request reaches `state` on `api`'s node.
-async fn reaches(api: &Api, id: &str, state: &str) -> Value {
+pub async fn reaches(api: &Api, id: &str, state: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (status, v) = api.get(&format!("/api/v1/requests/{id}")).await;

@@ -44,6 +44,7 @@ async fn open(s: &Store, id: &str, due_at: i64) -> bool {
         },
         &transition("sent", 10, None),
         &ledger(10),
+        None,
     )
     .await
     .unwrap()
@@ -70,6 +71,7 @@ async fn a_transition_stores_state_event_and_ledger_entry_together() {
                 &change("acknowledged", Some(5_000)),
                 &transition("acknowledged", 20, Some("m2")),
                 &ledger(20),
+                None,
             )
             .await
             .unwrap();
@@ -86,6 +88,7 @@ async fn a_transition_stores_state_event_and_ledger_entry_together() {
                 &change("refused", None),
                 &transition("refused", 30, None),
                 &ledger(30),
+                None,
             )
             .await
             .unwrap_err();
@@ -99,7 +102,6 @@ async fn a_transition_stores_state_event_and_ledger_entry_together() {
         alert.event = "alert".into();
         alert.detail = Some("reminder: preserve".into());
         s.record_request_alert("r1", &alert).await.unwrap();
-        s.set_request_event_message("r1", 1, "m1").await.unwrap();
         let events = s.request_events("r1").await.unwrap();
         let seen: Vec<(i64, &str, Option<&str>)> = events
             .iter()
@@ -114,7 +116,7 @@ async fn a_transition_stores_state_event_and_ledger_entry_together() {
         assert_eq!(
             seen,
             [
-                (1, "sent", Some("m1")),
+                (1, "sent", None),
                 (2, "acknowledged", Some("m2")),
                 (3, "reminder", None)
             ]
@@ -130,6 +132,7 @@ async fn a_transition_stores_state_event_and_ledger_entry_together() {
                 &change("preserved", Some(9_000)),
                 &transition("preserved", 40, None),
                 &ledger(40),
+                None,
             )
             .await
             .unwrap();
@@ -150,6 +153,7 @@ async fn requests_are_listed_by_state_and_due_time() {
             &change("closed", None),
             &transition("closed", 50, None),
             &ledger(50),
+            None,
         )
         .await
         .unwrap();
@@ -171,5 +175,128 @@ async fn requests_are_listed_by_state_and_due_time() {
         due.sort();
         assert_eq!(due, ["a", "b"]);
         assert!(s.get_request("zz").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_transition_and_its_message_commit_together() {
+    for db in each_backend().await {
+        let s = &db.store;
+        let opening = crate::delivery::message("m1", "fr-ocl", "m1", 10);
+        let new = NewRequest {
+            id: "r1".into(),
+            kind: "preservation".into(),
+            side: Side::Requesting,
+            peer: "fr-ocl".into(),
+            change: change("sent", Some(1_000)),
+        };
+        let inserted = s
+            .insert_request(
+                &new,
+                &transition("sent", 10, Some("m1")),
+                &ledger(10),
+                Some(&opening),
+            )
+            .await
+            .unwrap();
+        assert!(inserted);
+        let queued = s.get_outbound("m1").await.unwrap().unwrap();
+        assert_eq!(
+            queued.log_index,
+            Some(1),
+            "the message_sent entry follows request_state"
+        );
+        assert_eq!(s.ledger_size().await.unwrap(), 2);
+
+        // A transition refused as a conflict queues nothing either.
+        let m2 = crate::delivery::message("m2", "fr-ocl", "m1", 20);
+        let e = s
+            .record_transition(
+                "r1",
+                7,
+                &change("acknowledged", Some(2_000)),
+                &transition("acknowledged", 20, Some("m2")),
+                &ledger(20),
+                Some(&m2),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "store.conflict");
+        assert!(s.get_outbound("m2").await.unwrap().is_none());
+        assert_eq!(s.ledger_size().await.unwrap(), 2);
+        s.record_transition(
+            "r1",
+            1,
+            &change("acknowledged", Some(2_000)),
+            &transition("acknowledged", 20, Some("m2")),
+            &ledger(20),
+            Some(&m2),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.get_outbound("m2").await.unwrap().unwrap().log_index,
+            Some(3)
+        );
+        assert_eq!(s.ledger_size().await.unwrap(), 4);
+    }
+}
+
+#[tokio::test]
+async fn request_messages_not_yet_replayed_are_found_again() {
+    for db in each_backend().await {
+        let s = &db.store;
+        let mut batch: Vec<comity_store::Inbound> = ["a1", "a2", "n1"]
+            .iter()
+            .map(|id| comity_store::Inbound {
+                id: (*id).into(),
+                peer: "fr-ocl".into(),
+                conversation: "c".into(),
+                in_reply_to: None,
+                kind: if id.starts_with('n') {
+                    "note"
+                } else {
+                    "request.action"
+                }
+                .into(),
+                sent_at: 1,
+                received_at: 2,
+                envelope: id.as_bytes().to_vec(),
+                digest: vec![id.as_bytes()[1]; 32],
+                body: b"{}".to_vec(),
+                receipt: Vec::new(),
+                log_index: None,
+            })
+            .collect();
+        let entries: Vec<LedgerAppend> = (0..3).map(ledger).collect();
+        s.accept_inbound(&mut batch, &entries, |_, _| b"receipt".to_vec())
+            .await
+            .unwrap();
+        let ids = |v: Vec<comity_store::Inbound>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(s.unreplayed_request_messages(10).await.unwrap()),
+            ["a1", "a2"]
+        );
+        assert!(open(s, "r1", 1_000).await);
+        s.record_transition(
+            "r1",
+            1,
+            &change("acknowledged", None),
+            &transition("acknowledged", 20, Some("a1")),
+            &ledger(20),
+            None,
+        )
+        .await
+        .unwrap();
+        s.record_rejection(&comity_store::Rejection {
+            at: 3,
+            peer: Some("fr-ocl".into()),
+            message_id: Some("a2".into()),
+            code: "workflow.unreadable".into(),
+            detail: "refused".into(),
+        })
+        .await
+        .unwrap();
+        assert!(s.unreplayed_request_messages(10).await.unwrap().is_empty());
     }
 }

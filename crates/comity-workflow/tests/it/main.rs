@@ -1,5 +1,6 @@
 mod conditions;
 mod fields;
+mod merge;
 mod preflight;
 mod props;
 mod scenario;

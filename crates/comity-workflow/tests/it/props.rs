@@ -7,7 +7,7 @@ use proptest::prelude::*;
 
 use crate::support::*;
 
-fn action(i: usize) -> Action {
+pub fn action(i: usize) -> Action {
     let mla = MessageId::from_parts(1, [1; 10]);
     let all = [
         Action::Acknowledge {
@@ -90,7 +90,7 @@ fn action(i: usize) -> Action {
     all[i % all.len()].clone()
 }
 
-const ROLES: [Role; 5] = [
+pub const ROLES: [Role; 5] = [
     Role::CentralAuthority,
     Role::TwentyFourSeven,
     Role::Extradition,
