@@ -248,7 +248,10 @@ async fn the_assistance_request_extends_the_preservation_alike_on_both_sides() {
         let ours = until(&dz, &id, extended).await;
         let theirs = until(&fr, &id, extended).await;
         // One extension, dated at the time it travelled with, on both sides.
-        assert_eq!(ours["request"], theirs["request"]);
+        assert_eq!(
+            ours["request"], theirs["request"],
+            "dz-247's view: {ours}\nfr-ocl's view: {theirs}"
+        );
         assert_eq!(ours["due"], theirs["due"]);
         assert_ne!(ours["due"]["at"], before.as_str());
         let extend = &ours["request"]["history"][2];
