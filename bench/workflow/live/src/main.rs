@@ -57,7 +57,10 @@ impl Api {
     async fn wait_state(&self, id: &str, state: &str) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while self.state(id).await.as_deref() != Some(state) {
-            assert!(Instant::now() < deadline, "request {id} never reached {state}");
+            assert!(
+                Instant::now() < deadline,
+                "request {id} never reached {state}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -109,8 +112,11 @@ async fn lifecycle(dz: &Api, fr: &Api, to: &str, content: &Value, i: usize) -> D
         json!({"action": "accept", "conditions": ["use limited to the case"]}),
         json!({"action": "return_results", "summary": "logs, SHA-256 listed", "use_conditions": null}),
     ] {
-        fr.post(&act, &json!({"role": "central-authority", "action": action}))
-            .await;
+        fr.post(
+            &act,
+            &json!({"role": "central-authority", "action": action}),
+        )
+        .await;
     }
     dz.wait_state(&id, "results_returned").await;
     start.elapsed()
@@ -163,7 +169,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let reference = notes as f64 / start.elapsed().as_secs_f64();
-    println!("reference: {notes} notes delivered in {:.2} s: {reference:.0} messages/s", start.elapsed().as_secs_f64());
+    println!(
+        "reference: {notes} notes delivered in {:.2} s: {reference:.0} messages/s",
+        start.elapsed().as_secs_f64()
+    );
 
     let start = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
