@@ -49,6 +49,24 @@ impl Api {
             .await;
         answer(response, &self.base).await
     }
+
+    /// Posts raw bytes (a file to ingest), with the query string encoded.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Value> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(&self.token)
+            .body(body)
+            .send()
+            .await;
+        answer(response, &self.base).await
+    }
 }
 
 async fn answer(response: reqwest::Result<reqwest::Response>, base: &str) -> Result<Value> {

@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod crash;
+mod demo;
 mod evidence;
 mod pdqshare;
 mod request;
