@@ -50,6 +50,25 @@ impl Api {
         answer(response, &self.base).await
     }
 
+    /// Downloads a binary answer (a package), with the query string encoded.
+    pub async fn get_bytes(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .bearer_auth(&self.token)
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            other => {
+                answer(other, &self.base).await?;
+                bail!("{} answered {path} without content", self.base)
+            }
+        };
+        Ok(response.bytes().await?.to_vec())
+    }
+
     /// Posts raw bytes (a file to ingest), with the query string encoded.
     pub async fn post_bytes(
         &self,

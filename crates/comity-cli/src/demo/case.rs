@@ -6,15 +6,15 @@
 
 use anyhow::{Context, Result, bail};
 use comity_law::Question;
-use comity_model::{Jurisdiction, NodeId, PreservationRequest};
+use comity_model::{Jurisdiction, NodeId, PreservationRequest, Timestamp};
 use comity_workflow::{
-    Action, AssistanceMeasure, Body, Case, Extradition, ExtraditionPurpose,
+    Action, AssistanceMeasure, Body, Case, Consent, Destination, Extradition, ExtraditionPurpose,
     JurisdictionConsultation, Link, MutualAssistance, Person, ProsecutionInLieu, Rel,
     TrafficDisclosure, UseConditions, cite_text,
 };
 use serde_json::{Value, json};
 
-use super::evidence::seize_logs;
+use super::evidence::{return_to_requesting, seize_logs};
 use super::live::{Live, today};
 
 pub(super) const CASE: &str = "DZ-ALG-2026-0142";
@@ -53,6 +53,21 @@ fn suspect() -> Result<Person> {
 
 fn conditions(owner: &str, case: &str) -> Result<UseConditions> {
     Ok(UseConditions::case_only(node(owner)?, case))
+}
+
+/// France's conditions on the traffic data it discloses: confidential and for the case, with
+/// consent given at once to pass the path on to Morocco's node, since identifying the next state
+/// so it can be asked to preserve is what Art. 30 disclosure is for.
+fn disclosure_conditions(request: &str) -> Result<UseConditions> {
+    let mut c = conditions("fr-ocl", CASE)?;
+    c.consents.push(Consent {
+        to: Destination::Node(node("ma-moj")?),
+        purpose: None,
+        given_by: node("fr-ocl")?,
+        at: Timestamp::from_unix_ms(comity_node::now_ms()),
+        reference: format!("disclosure answering request {request} (Budapest Art. 30)"),
+    });
+    Ok(c)
 }
 
 fn preservation(data: &str, custodian: &str) -> Body {
@@ -173,9 +188,9 @@ async fn traffic_phase(live: &mut Live, preserved: &str) -> Result<()> {
             traffic_data: "The sessions came from 196.200.0.0/16, an address block of a Moroccan access provider".to_owned(),
             next_state: Some(state("MA")?),
             next_provider: Some("Moroccan access provider, Casablanca".to_owned()),
-            use_conditions: Some(conditions("fr-ocl", CASE)?),
+            use_conditions: Some(disclosure_conditions(&id)?),
         },
-        "the path continues in Morocco: France names the next state and provider",
+        "the path continues in Morocco: France names the next state and provider, and consents to its use in a preservation request there",
     )
     .await?;
     let onward = live
@@ -296,6 +311,15 @@ async fn mutual_assistance_phase(live: &mut Live, preserved: &str) -> Result<()>
             seized.custody_events,
             &seized.sha256[..16]
         ),
+    )
+    .await?;
+    live.show().await?;
+    return_to_requesting(
+        (live.api("fr-moj")?, "fr-moj"),
+        (live.api("dz-moj")?, "dz-moj"),
+        &seized,
+        &mla,
+        &format!("investigation and prosecution in case {CASE}"),
     )
     .await?;
     live.act(

@@ -56,6 +56,16 @@ fn the_demo_runs_the_whole_case_between_live_nodes_and_both_sides_agree() {
         "{text}"
     );
     assert!(text.contains("SHA-256"), "{text}");
+    // The evidence travelled to Algeria and its court package verifies offline.
+    assert!(
+        text.contains("custody: acquired (fr-moj/api) → sealed (fr-moj/api) → sent (fr-moj/api) → received (dz-moj/node) → verified (dz-moj/node)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verified offline with no network:")
+            && text.contains("custody signed by fr-moj and dz-moj"),
+        "{text}"
+    );
     assert_eq!(
         state_of(agreed(&text, "jurisdiction_consultation", "dz-moj", "fr-moj")[0]),
         "agreed"
