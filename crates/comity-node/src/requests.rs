@@ -87,6 +87,7 @@ impl Workflows {
 fn extradition_question(
     body: &Body,
     basis: &comity_law::LegalBasisAnswer<'_>,
+    facts: &BTreeMap<String, bool>,
     date: &str,
 ) -> Option<serde_json::Value> {
     let (person, purpose, sentence, committed) = match body {
@@ -111,7 +112,7 @@ fn extradition_question(
         "person": {"nationalities": person.nationalities},
         "offences": body.offences(),
         "purpose": purpose,
-        "facts": {},
+        "facts": facts,
         "date": date,
     });
     if let Some(m) = sentence {
@@ -136,6 +137,12 @@ pub struct OpenRequest {
     pub conditions: UseConditions,
     #[serde(default)]
     pub links: Vec<Link>,
+    /// The offence elements the facts establish (taxonomy conditions such as
+    /// `security_measure_infringed`, and the engine's own such as `political_offence`), for the
+    /// dual-criminality and extradition questions: a national provision counts only when the
+    /// facts establish each of its conditions.
+    #[serde(default)]
+    pub facts: BTreeMap<String, bool>,
     /// The channel to use (`24_7`, `central_authority`, ...); the first the bases allow otherwise.
     pub channel: Option<String>,
     /// Needed to send against a negative pre-flight; the recipient sees it.
@@ -272,6 +279,7 @@ impl Node {
         &self,
         to: &NodeId,
         body: &Body,
+        facts: &BTreeMap<String, bool>,
         channel: Option<&str>,
         override_reason: Option<String>,
         now: Timestamp,
@@ -322,7 +330,7 @@ impl Node {
                     "requesting": basis.requesting.to_string(),
                     "requested": basis.requested.to_string(),
                     "purpose": purpose,
-                    "conduct": {"offences": body.offences()},
+                    "conduct": {"offences": body.offences(), "facts": facts},
                     "date": date,
                 }))
                 .map_err(law_error)?;
@@ -333,7 +341,7 @@ impl Node {
         } else {
             None
         };
-        let extradition = match extradition_question(body, &basis, date) {
+        let extradition = match extradition_question(body, &basis, facts, date) {
             Some(json) => match law.question_from_json(&json).map_err(law_error)? {
                 Question::Extradition(q) => Some(law.extradition(&q).map_err(law_error)?),
                 _ => None,
@@ -358,6 +366,7 @@ impl Node {
         let preflight = self.preflight(
             &req.to,
             &req.body,
+            &req.facts,
             req.channel.as_deref(),
             req.override_reason,
             now,

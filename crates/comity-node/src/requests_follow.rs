@@ -41,6 +41,9 @@ pub struct OpenFollowUp {
     pub conditions: Option<UseConditions>,
     #[serde(default)]
     pub content: BTreeMap<String, String>,
+    /// The offence elements the facts establish, as in [`OpenRequest::facts`].
+    #[serde(default)]
+    pub facts: BTreeMap<String, bool>,
     pub channel: Option<String>,
     pub override_reason: Option<String>,
 }
@@ -197,6 +200,7 @@ impl Node {
             content: req.content,
             conditions: req.conditions.unwrap_or(draft.conditions),
             links: draft.links,
+            facts: req.facts,
             channel: req.channel,
             override_reason: req.override_reason,
         })

@@ -70,14 +70,33 @@ fn timeline_entry(e: &StoredEvent) -> Value {
     })
 }
 
+/// Reads the request and then its timeline; a transition committed between the two reads
+/// would show a timeline ahead of the request, so the pair is read again until the request's
+/// version held across both.
+async fn consistent_read(
+    node: &Node,
+    id: &str,
+) -> Result<(StoredRequest, Vec<StoredEvent>), NodeError> {
+    let read = || async {
+        node.store()
+            .get_request(id)
+            .await?
+            .ok_or_else(|| NodeError::NotFound(format!("request {id}")))
+    };
+    let mut stored = read().await?;
+    loop {
+        let events = node.store().request_events(id).await?;
+        let again = read().await?;
+        if again.version == stored.version {
+            return Ok((stored, events));
+        }
+        stored = again;
+    }
+}
+
 async fn full_view(node: &Node, id: &str) -> Result<Value, NodeError> {
-    let stored = node
-        .store()
-        .get_request(id)
-        .await?
-        .ok_or_else(|| NodeError::NotFound(format!("request {id}")))?;
+    let (stored, events) = consistent_read(node, id).await?;
     let request = read_request(&stored)?;
-    let events = node.store().request_events(id).await?;
     let mut v = summary(&stored, &request, Timestamp::from_unix_ms(now_ms()));
     v["allowed"] = json!(request.allowed());
     v["timeline"] = events.iter().map(timeline_entry).collect();

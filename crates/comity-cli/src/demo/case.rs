@@ -101,6 +101,13 @@ fn engine(line: &str) {
 }
 
 pub async fn run(live: &mut Live) -> Result<()> {
+    // What the investigation established: the intruders defeated the servers' protection,
+    // acted for gain, and the victims lost their money.
+    live.establish(json!({
+        "security_measure_infringed": true,
+        "economic_benefit_intended": true,
+        "loss_of_property": true,
+    }));
     let id = preservation_phase(live).await?;
     traffic_phase(live, &id).await?;
     mutual_assistance_phase(live, &id).await?;

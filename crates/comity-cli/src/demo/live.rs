@@ -42,6 +42,8 @@ pub struct Live {
     steps: Vec<Step>,
     shown: usize,
     latencies_ms: Vec<i64>,
+    /// The offence elements the case's facts establish, given with every request opened.
+    facts: Value,
 }
 
 /// How long the demo waits for one message to be delivered before calling it a failure.
@@ -56,7 +58,14 @@ impl Live {
             steps: Vec::new(),
             shown: 0,
             latencies_ms: Vec::new(),
+            facts: json!({}),
         }
+    }
+
+    /// The offence elements the facts establish, for the pre-flight's dual-criminality and
+    /// extradition questions.
+    pub fn establish(&mut self, facts: Value) {
+        self.facts = facts;
     }
 
     pub fn api(&self, id: &str) -> Result<&Api> {
@@ -102,7 +111,7 @@ impl Live {
             None => json!({}),
         };
         let mut open = json!({"to": to, "body": body, "content": content,
-            "conditions": conditions, "links": links});
+            "conditions": conditions, "links": links, "facts": self.facts});
         let api = self.api(from)?;
         let view = match api.post("/api/v1/requests", &open).await {
             Ok(v) => v,

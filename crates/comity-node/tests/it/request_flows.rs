@@ -498,3 +498,69 @@ async fn information_is_not_passed_to_a_third_node_without_the_owners_consent() 
         fed.shutdown().await;
     }
 }
+
+/// Opens an extradition of an Algerian national from dz-247 to fr-ocl with `facts` established.
+async fn open_with_facts(dz: &Api, facts: Value) -> (u16, Value) {
+    let mut req = json!({"to": "fr-ocl", "body": extradition("DZ", None),
+                         "conditions": conditions(), "facts": facts,
+                         "override_reason": "the facts are set out in the warrant"});
+    let (status, v) = dz.post("/api/v1/requests", &req).await;
+    if status == 422 && v["error"]["code"] == "workflow.invalid_fields" {
+        req["content"] = content_for(v["error"]["problems"].as_array().unwrap());
+        return dz.post("/api/v1/requests", &req).await;
+    }
+    (status, v)
+}
+
+#[tokio::test]
+async fn the_facts_established_reach_the_dual_criminality_question() {
+    for backend in backends() {
+        let fed = three_nodes(backend).await;
+        let dz = fed.api("dz-247");
+        let negatives = |v: &Value| -> Vec<String> {
+            v["request"]["preflight"]["negatives"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_str().unwrap().to_owned())
+                .collect()
+        };
+        let dual = |v: &Value| v["request"]["preflight"]["dual_criminality"].clone();
+        let (status, bare) = open_with_facts(&dz, json!({})).await;
+        assert_eq!(status, 201, "{bare}");
+        let (status, established) = open_with_facts(
+            &dz,
+            json!({
+                "security_measure_infringed": true,
+                "economic_benefit_intended": true,
+                "loss_of_property": true,
+            }),
+        )
+        .await;
+        assert_eq!(status, 201, "{established}");
+        // The elements only the facts can establish decide whether the conduct is criminal in
+        // France too: the answers differ, and the established one has no dual-criminality
+        // negative.
+        assert_ne!(dual(&bare), dual(&established), "{bare}\n{established}");
+        assert!(
+            !negatives(&established)
+                .iter()
+                .any(|n| n.contains("dual criminality")),
+            "{established}"
+        );
+        // An element the taxonomy does not know is named, and nothing is opened.
+        let (status, v) = open_with_facts(&dz, json!({"hacked_hard": true})).await;
+        assert_eq!(status, 400, "{v}");
+        assert_eq!(v["error"]["code"], "workflow.law_question", "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("conduct.facts.hacked_hard"),
+            "{v}"
+        );
+        let (_, list) = dz.get("/api/v1/requests").await;
+        assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+        fed.shutdown().await;
+    }
+}
