@@ -8,6 +8,7 @@ use comity_model::NodeId;
 use comity_seal::{Receipt, key_id};
 use comity_store::Outbound;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::federation::{BatchAnswer, EnvelopeAnswer};
 use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError, now_ms};
@@ -17,6 +18,9 @@ const LEASE_MS: i64 = 60_000;
 pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
     let tick = Duration::from_millis(node.config().tick_ms);
     let mut last_dead_letter = 0;
+    // Workers live in this set so that stopping ends them before the node gives up its
+    // leases: a worker left running would renew a lease after it was released.
+    let mut workers = JoinSet::new();
     loop {
         // Wakes come with every accepted message; the dead-letter pass is a write, so it runs
         // at most once per tick to keep writers from queueing behind it.
@@ -25,20 +29,24 @@ pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
         if dead_letter {
             last_dead_letter = now;
         }
-        if let Err(e) = sweep(&node, dead_letter).await {
+        if let Err(e) = sweep(&node, dead_letter, &mut workers).await {
             tracing::warn!(error = %e, "delivery sweep failed");
         }
+        while workers.try_join_next().is_some() {}
         tokio::select! {
             _ = node.inner.wake.notified() => {}
             _ = tokio::time::sleep(tick) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => {
+                workers.shutdown().await;
+                return;
+            }
         }
     }
 }
 
 /// Dead-letters what is too old (when asked), then starts a worker for every peer with due
 /// messages.
-async fn sweep(node: &Node, dead_letter: bool) -> Result<(), NodeError> {
+async fn sweep(node: &Node, dead_letter: bool, workers: &mut JoinSet<()>) -> Result<(), NodeError> {
     let now = now_ms();
     let store = node.store();
     let dead = if dead_letter {
@@ -63,7 +71,7 @@ async fn sweep(node: &Node, dead_letter: bool) -> Result<(), NodeError> {
             .insert(peer.clone());
         if started {
             let node = node.clone();
-            tokio::spawn(async move {
+            workers.spawn(async move {
                 if let Err(e) = deliver_to(&node, &peer).await {
                     tracing::warn!(peer, error = %e, "delivery worker stopped");
                 }

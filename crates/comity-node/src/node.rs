@@ -14,6 +14,9 @@ use crate::ledger::LogKeys;
 use crate::outbound::{Pending, run_writer};
 use crate::{NodeConfig, NodeError, delivery, serve, witness};
 
+/// How long a stopping node lets delivery end its workers before cutting them off.
+const DELIVERY_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Milliseconds since the Unix epoch, from the system clock.
 pub fn now_ms() -> i64 {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
@@ -101,6 +104,7 @@ pub struct RunningNode {
     pub federation_addr: SocketAddr,
     pub api_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
+    delivery: JoinHandle<()>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -178,9 +182,9 @@ impl RunningNode {
         };
         let open = node.load_schedule().await?;
         tracing::info!(open, "request deadlines loaded");
+        let delivery = tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone()));
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
-            tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(witness::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::hashlists::run_puller(
                 node.clone(),
@@ -206,17 +210,29 @@ impl RunningNode {
             federation_addr,
             api_addr,
             shutdown,
+            delivery,
             tasks,
         })
     }
 
     /// Stops accepting work and waits for the servers and workers to finish.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        // Delivery stops its workers itself; a worker cut off mid-batch would keep its lease.
+        if tokio::time::timeout(DELIVERY_GRACE, &mut self.delivery)
+            .await
+            .is_err()
+        {
+            self.delivery.abort();
+        }
         for task in self.tasks {
             task.abort();
             let _ = task.await;
         }
-        self.node.inner.store.close().await;
+        let inner = &self.node.inner;
+        if let Err(e) = inner.store.release_leases(&inner.holder).await {
+            tracing::warn!(error = %e, "delivery leases not released; they lapse on their own");
+        }
+        inner.store.close().await;
     }
 }

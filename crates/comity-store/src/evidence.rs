@@ -82,6 +82,28 @@ macro_rules! insert_events {
 }
 pub(crate) use insert_events;
 
+/// Registers `item` inside the caller's transaction; 0 rows when the digest is already held.
+macro_rules! insert_item {
+    ($tx:ident, $item:expr) => {{
+        let item: &$crate::evidence::EvidenceItem = $item;
+        sqlx::query(
+            "INSERT INTO evidence_items (sha256, case_id, name, size, conditions, provider, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&item.sha256)
+        .bind(&item.case_id)
+        .bind(&item.name)
+        .bind(item.size)
+        .bind(&item.conditions)
+        .bind(&item.provider)
+        .bind(item.created_at)
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+    }};
+}
+pub(crate) use insert_item;
+
 impl Store {
     /// Registers a new item with its first custody events (seq 0, 1, ...), all in one
     /// transaction with their ledger entries. Returns the entries' ledger indexes, or `None`,
@@ -94,20 +116,7 @@ impl Store {
         let indexes = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
-            let inserted = sqlx::query(
-                "INSERT INTO evidence_items (sha256, case_id, name, size, conditions, provider, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&item.sha256)
-            .bind(&item.case_id)
-            .bind(&item.name)
-            .bind(item.size)
-            .bind(&item.conditions)
-            .bind(&item.provider)
-            .bind(item.created_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let inserted = insert_item!(tx, item);
             if inserted == 0 {
                 return Ok(None);
             }

@@ -36,6 +36,14 @@ impl Store {
         Ok(())
     }
 
+    /// Gives up every delivery lease `holder` still has, so a node that stops with a delivery
+    /// in flight does not hold its restarted self back until the lease runs out.
+    pub async fn release_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let sql = "UPDATE peers SET lease_until = 0, lease_holder = NULL WHERE lease_holder = $1";
+        let done = on_pool!(self, pool => sqlx::query(sql).bind(holder).execute(pool).await.map(|r| r.rows_affected())?);
+        Ok(done)
+    }
+
     /// Records a failed delivery attempt and returns the number of failures in a row.
     pub async fn peer_failed(&self, peer: &str, error: &str, now: i64) -> Result<i64, StoreError> {
         let sql = "UPDATE peers SET failures = failures + 1, last_error = $1, last_error_at = $2 WHERE peer = $3";

@@ -3,7 +3,7 @@
 //! `received` and `verified` events and their ledger entries, and its transfer marked completed,
 //! in one transaction.
 
-use crate::evidence::{EvidenceItem, NewCustodyEvent, insert_events};
+use crate::evidence::{EvidenceItem, NewCustodyEvent, insert_events, insert_item};
 use crate::ledger::{append_locked, index_to_db, lock_head};
 use crate::pool::{BeginWrite, on_pool};
 use crate::{LedgerAppend, Store, StoreError};
@@ -216,20 +216,7 @@ impl Store {
         let indexes = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
-            let inserted = sqlx::query(
-                "INSERT INTO evidence_items (sha256, case_id, name, size, conditions, provider, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&item.sha256)
-            .bind(&item.case_id)
-            .bind(&item.name)
-            .bind(item.size)
-            .bind(&item.conditions)
-            .bind(&item.provider)
-            .bind(item.created_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let inserted = insert_item!(tx, item);
             if inserted == 0 {
                 return Ok(None);
             }

@@ -117,6 +117,13 @@ async fn one_worker_at_a_time_holds_a_peer() {
         );
         s.release_peer("fr-ocl", "w2").await.unwrap();
         assert!(s.lease_peer("fr-ocl", "w1", 101, 300).await.unwrap());
+        // A stopping worker gives up what it holds: another takes the peer at once.
+        s.enqueue(&[message("m2", "us-doj", "c", 1)]).await.unwrap();
+        assert!(s.lease_peer("us-doj", "w1", 102, 300).await.unwrap());
+        assert_eq!(s.release_leases("w2").await.unwrap(), 0);
+        assert_eq!(s.release_leases("w1").await.unwrap(), 2);
+        assert!(s.lease_peer("fr-ocl", "w3", 103, 400).await.unwrap());
+        assert!(s.lease_peer("us-doj", "w3", 103, 400).await.unwrap());
     }
 }
 
