@@ -16,6 +16,7 @@ use comity_evidence::{
 };
 use comity_model::{CustodyLink, NodeId, Timestamp};
 use comity_store::{EvidenceItem, ForeignEvent, Transfer};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use crate::tls::PeerNode;
@@ -23,6 +24,9 @@ use crate::{Node, NodeError, now_ms};
 
 /// Chunks of an item on the federation listener: `{path}/{sha256}/chunks/{index}`.
 pub(crate) const FEDERATION_EVIDENCE_PATH: &str = "/federation/v1/evidence";
+/// Chunk requests in flight at once, answered in order: the round trip and the provider's read
+/// of the next chunks overlap the checking and sealing of this one.
+const IN_FLIGHT: usize = 4;
 /// Progress is stored after this many chunks (and at the end of each round).
 const PROGRESS_EVERY: usize = 32;
 /// The peer could not be reached or answered something that is not a chunk.
@@ -197,8 +201,15 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
     let links = custody_with_proofs(node, t, &peer).await?;
     let missing = assembler.missing();
     let total = missing.len();
-    for (k, index) in missing.into_iter().enumerate() {
-        let bytes = fetch(node, &peer, &format!("{}/chunks/{index}", t.sha256)).await?;
+    let requests = missing.into_iter().map(|index| {
+        let path = format!("{}/chunks/{index}", t.sha256);
+        let peer = &peer;
+        async move { (index, fetch(node, peer, &path).await) }
+    });
+    let mut chunks = futures_util::stream::iter(requests).buffered(IN_FLIGHT);
+    let mut k = 0;
+    while let Some((index, fetched)) = chunks.next().await {
+        let bytes = fetched?;
         if let Err(e) = assembler.accept(index, &bytes) {
             let e: NodeError = e.into();
             if !transient(&e) {
@@ -206,7 +217,8 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
             }
             return Err(stop(e));
         }
-        if (k + 1) % PROGRESS_EVERY == 0 && k + 1 < total {
+        k += 1;
+        if k % PROGRESS_EVERY == 0 && k < total {
             save_progress(node, t, &assembler).await;
         }
     }
