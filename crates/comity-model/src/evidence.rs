@@ -15,14 +15,17 @@ use crate::{MessageId, Timestamp};
 pub const EVIDENCE_MESSAGE_VERSION: u32 = 1;
 
 /// One custody event of the item so far, as its signer wrote it, with the inclusion proof of its
-/// ledger entry in the signer's ledger.
+/// ledger entry in the signer's ledger. The provider's `sent`, last of the chain, travels without
+/// its proof: its entry is committed in the transaction that queues the offer, so no checkpoint
+/// covers it when the offer is sealed; the recipient fetches that proof with the chunks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CustodyLink {
     /// The signed event file (canonical JSON), verbatim.
     pub event: String,
-    /// The `comity-ledger-proof/v1` bundle, verbatim.
-    pub proof: String,
+    /// The `comity-ledger-proof/v1` bundle, verbatim; absent only on the last link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 /// `evidence.offer`: the provider offers an item by reference; the recipient pulls its chunks.

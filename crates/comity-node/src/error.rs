@@ -72,6 +72,15 @@ pub enum NodeError {
     NotOffered(String, String),
     #[error("evidence {0} is already held by this node; nothing was received")]
     AlreadyHeld(String),
+    #[error(
+        "custody event {seq} ({action}) is not proven in {node}'s ledger: {reason}; the offer is refused and nothing is registered"
+    )]
+    ProofRefused {
+        seq: u64,
+        action: String,
+        node: String,
+        reason: String,
+    },
     #[error("the peer refused: [{code}] {message}")]
     PeerRefused { code: String, message: String },
     #[error("node is shutting down")]
@@ -106,6 +115,7 @@ impl NodeError {
             Self::PreservationTooShort { .. } => "request.preservation_too_short",
             Self::NotOffered(..) => "evidence.not_offered",
             Self::AlreadyHeld(_) => "evidence.already_held",
+            Self::ProofRefused { .. } => "evidence.proof_refused",
             Self::PeerRefused { .. } => "evidence.peer_refused",
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",

@@ -20,11 +20,11 @@ use crate::ledger::to_append;
 use crate::{Node, NodeError, now_ms};
 
 /// The user an API call acts as (its ledger actor is `<node>/api`).
-const API_USER: &str = "api";
+pub(crate) const API_USER: &str = "api";
 /// The user of events the node records by itself (a transfer received and verified).
 pub(crate) const NODE_USER: &str = "node";
 /// Attempts at appending an event when concurrent events of the same item keep coming first.
-const APPEND_ATTEMPTS: usize = 8;
+pub(crate) const APPEND_ATTEMPTS: usize = 8;
 
 pub(crate) fn routes() -> Router<Node> {
     Router::new()
@@ -126,16 +126,6 @@ impl Node {
         sha: &Sha256Digest,
         action: Action,
     ) -> Result<u64, NodeError> {
-        self.record_event(sha, action, |_| {}).await
-    }
-
-    /// As `record_next`, with `edit` filling the event's other fields (counterpart, conditions).
-    pub(crate) async fn record_event(
-        &self,
-        sha: &Sha256Digest,
-        action: Action,
-        edit: impl Fn(&mut CustodyEvent),
-    ) -> Result<u64, NodeError> {
         let store = &self.inner.store;
         for _ in 0..APPEND_ATTEMPTS {
             let events = store.custody_events(&sha.hex()).await?;
@@ -143,14 +133,13 @@ impl Node {
                 .last()
                 .ok_or_else(|| NodeError::NotFound(format!("evidence {sha}")))?;
             let prev = SignedEvent::from_json(&last.signed)?;
-            let mut next = CustodyEvent::next_after(
+            let next = CustodyEvent::next_after(
                 &prev.event,
                 action,
                 Timestamp::from_unix_ms(now_ms()),
                 self.id().clone(),
                 API_USER,
             );
-            edit(&mut next);
             if let Some(index) = store.record_custody(&self.to_record(next)?).await? {
                 return Ok(index);
             }

@@ -16,6 +16,7 @@ use comity_evidence::{
 };
 use comity_model::{CustodyLink, NodeId, Timestamp};
 use comity_store::{EvidenceItem, ForeignEvent, Transfer};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use crate::tls::PeerNode;
@@ -23,30 +24,39 @@ use crate::{Node, NodeError, now_ms};
 
 /// Chunks of an item on the federation listener: `{path}/{sha256}/chunks/{index}`.
 pub(crate) const FEDERATION_EVIDENCE_PATH: &str = "/federation/v1/evidence";
+/// Chunk requests in flight at once, answered in order: the round trip and the provider's read
+/// of the next chunks overlap the checking and sealing of this one.
+const IN_FLIGHT: usize = 4;
 /// Progress is stored after this many chunks (and at the end of each round).
 const PROGRESS_EVERY: usize = 32;
 /// The peer could not be reached or answered something that is not a chunk.
 const TRANSPORT: &str = "evidence.pull_transport";
 
 pub(crate) fn federation_routes() -> Router<Node> {
-    Router::new().route(
-        &format!("{FEDERATION_EVIDENCE_PATH}/{{sha256}}/chunks/{{index}}"),
-        get(chunk),
-    )
+    Router::new()
+        .route(
+            &format!("{FEDERATION_EVIDENCE_PATH}/{{sha256}}/chunks/{{index}}"),
+            get(chunk),
+        )
+        .route(
+            &format!("{FEDERATION_EVIDENCE_PATH}/{{sha256}}/custody/{{seq}}/proof"),
+            get(custody_proof),
+        )
 }
 
-async fn chunk(
-    State(node): State<Node>,
+/// The item, if it is offered to the asking node. One answer for unknown and not offered: a
+/// member learns nothing of items not sent to it.
+async fn offered(
+    node: &Node,
     peer: Option<Extension<PeerNode>>,
-    Path((sha, index)): Path<(String, u64)>,
-) -> Result<Response, NodeError> {
+    sha: String,
+) -> Result<comity_evidence::Sha256Digest, NodeError> {
     let Some(Extension(PeerNode(peer))) = peer else {
         return Err(NodeError::NotOffered(sha, "an unidentified client".into()));
     };
     let digest: comity_evidence::Sha256Digest = sha
         .parse()
         .map_err(|_| NodeError::NotOffered(sha.clone(), peer.to_string()))?;
-    // One answer for unknown and not offered: a member learns nothing of items not sent to it.
     if !node
         .store()
         .offered_to(&digest.hex(), peer.as_str())
@@ -54,8 +64,49 @@ async fn chunk(
     {
         return Err(NodeError::NotOffered(digest.hex(), peer.to_string()));
     }
+    Ok(digest)
+}
+
+async fn chunk(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerNode>>,
+    Path((sha, index)): Path<(String, u64)>,
+) -> Result<Response, NodeError> {
+    let digest = offered(&node, peer, sha).await?;
     let bytes = node.inner.vault.read_chunk(&digest, index).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+/// The inclusion proof of custody event `seq` of an offered item: this node's events proved
+/// now (the offer's `sent` was committed with the offer, after it was sealed), other nodes'
+/// as they came.
+async fn custody_proof(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerNode>>,
+    Path((sha, seq)): Path<(String, i64)>,
+) -> Result<Response, NodeError> {
+    let digest = offered(&node, peer, sha).await?;
+    let record = node
+        .store()
+        .custody_events(&digest.hex())
+        .await?
+        .into_iter()
+        .find(|r| r.seq == seq)
+        .ok_or_else(|| NodeError::NotFound(format!("custody event {seq} of {digest}")))?;
+    let proof = match (record.ledger_index, record.proof) {
+        (Some(index), _) => node
+            .prove(u64::try_from(index).unwrap_or(u64::MAX), None)
+            .await?
+            .to_json()
+            .into_bytes(),
+        (None, Some(proof)) => proof,
+        (None, None) => {
+            return Err(NodeError::NotFound(format!(
+                "proof of custody event {seq} of {digest}"
+            )));
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], proof).into_response())
 }
 
 pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
@@ -147,10 +198,18 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
         .await
         .map_err(|e| Stop::Retry(TRANSPORT.into(), e.to_string()))?
         .map_err(|e| stop(e.into()))?;
+    let links = custody_with_proofs(node, t, &peer).await?;
     let missing = assembler.missing();
     let total = missing.len();
-    for (k, index) in missing.into_iter().enumerate() {
-        let bytes = fetch(node, &peer, &t.sha256, index).await?;
+    let requests = missing.into_iter().map(|index| {
+        let path = format!("{}/chunks/{index}", t.sha256);
+        let peer = &peer;
+        async move { (index, fetch(node, peer, &path).await) }
+    });
+    let mut chunks = futures_util::stream::iter(requests).buffered(IN_FLIGHT);
+    let mut k = 0;
+    while let Some((index, fetched)) = chunks.next().await {
+        let bytes = fetched?;
         if let Err(e) = assembler.accept(index, &bytes) {
             let e: NodeError = e.into();
             if !transient(&e) {
@@ -158,12 +217,46 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
             }
             return Err(stop(e));
         }
-        if (k + 1) % PROGRESS_EVERY == 0 && k + 1 < total {
+        k += 1;
+        if k % PROGRESS_EVERY == 0 && k < total {
             save_progress(node, t, &assembler).await;
         }
     }
     save_progress(node, t, &assembler).await;
-    register(node, t, assembler).await
+    register(node, t, assembler, links).await
+}
+
+/// The offer's custody chain with every proof: the provider's `sent`, which the offer carries
+/// without one, is fetched and checked against the provider's log key before any chunk is.
+async fn custody_with_proofs(
+    node: &Node,
+    t: &Transfer,
+    peer: &NodeId,
+) -> Result<Vec<CustodyLink>, Stop> {
+    let mut links: Vec<CustodyLink> = serde_json::from_str(&t.custody)
+        .map_err(|e| Stop::Refuse(NodeError::BadRequest(format!("stored custody: {e}"))))?;
+    let Some(last) = links.last_mut() else {
+        return Err(Stop::Refuse(NodeError::BadRequest(
+            "stored custody chain is empty".into(),
+        )));
+    };
+    if last.proof.is_none() {
+        let signed = SignedEvent::from_json(last.event.as_bytes()).map_err(|e| stop(e.into()))?;
+        let path = format!("{}/custody/{}/proof", t.sha256, signed.event.seq);
+        let bytes = fetch(node, peer, &path).await?;
+        let proof = String::from_utf8(bytes).map_err(|e| {
+            Stop::Refuse(NodeError::ProofRefused {
+                seq: signed.event.seq,
+                action: signed.event.action.as_str().to_owned(),
+                node: signed.event.node.to_string(),
+                reason: format!("the proof served is not text: {e}"),
+            })
+        })?;
+        node.check_proof(&signed.event, Some(&proof))
+            .map_err(Stop::Refuse)?;
+        last.proof = Some(proof);
+    }
+    Ok(links)
 }
 
 async fn save_progress(node: &Node, t: &Transfer, assembler: &Assembler) {
@@ -177,10 +270,11 @@ async fn save_progress(node: &Node, t: &Transfer, assembler: &Assembler) {
     }
 }
 
-async fn fetch(node: &Node, peer: &NodeId, sha: &str, index: u64) -> Result<Vec<u8>, Stop> {
+/// GETs `{FEDERATION_EVIDENCE_PATH}/{path}` from the provider over mutual TLS.
+async fn fetch(node: &Node, peer: &NodeId, path: &str) -> Result<Vec<u8>, Stop> {
     let retry = |m: String| Stop::Retry(TRANSPORT.into(), m);
     let (client, endpoint) = crate::delivery::client_for(node, peer).map_err(retry)?;
-    let url = format!("{endpoint}{FEDERATION_EVIDENCE_PATH}/{sha}/chunks/{index}");
+    let url = format!("{endpoint}{FEDERATION_EVIDENCE_PATH}/{path}");
     let response = client
         .get(url)
         .send()
@@ -190,7 +284,7 @@ async fn fetch(node: &Node, peer: &NodeId, sha: &str, index: u64) -> Result<Vec<
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| retry(format!("reading chunk {index} from {peer}: {e}")))?;
+        .map_err(|e| retry(format!("reading {path} from {peer}: {e}")))?;
     if status.is_success() {
         return Ok(bytes.to_vec());
     }
@@ -211,13 +305,16 @@ async fn fetch(node: &Node, peer: &NodeId, sha: &str, index: u64) -> Result<Vec<
 }
 
 /// Checks the whole digest, publishes the blob and registers the item with its custody chain.
-async fn register(node: &Node, t: &Transfer, assembler: Assembler) -> Result<(), Stop> {
+async fn register(
+    node: &Node,
+    t: &Transfer,
+    assembler: Assembler,
+    links: Vec<CustodyLink>,
+) -> Result<(), Stop> {
     let info = assembler
         .finish(&node.inner.vault)
         .await
         .map_err(|e| stop(e.into()))?;
-    let links: Vec<CustodyLink> = serde_json::from_str(&t.custody)
-        .map_err(|e| Stop::Refuse(NodeError::BadRequest(format!("stored custody: {e}"))))?;
     let conditions: UseConditions = serde_json::from_str(&t.conditions)
         .map_err(|e| Stop::Refuse(NodeError::BadRequest(format!("stored conditions: {e}"))))?;
     let mut foreign = Vec::with_capacity(links.len());
@@ -230,7 +327,7 @@ async fn register(node: &Node, t: &Transfer, assembler: Assembler) -> Result<(),
             action: signed.event.action.as_str().to_owned(),
             actor: format!("{}/{}", signed.event.node, signed.event.user),
             at: signed.event.time.unix_ms(),
-            proof: link.proof.as_bytes().to_vec(),
+            proof: link.proof.clone().unwrap_or_default().into_bytes(),
         });
         last = Some(signed.event);
     }

@@ -9,9 +9,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, routing::get, routing::post};
 use comity_evidence::{
-    Action, Consent, Operation, SignedEvent, Timeline, TransferOffer, UseCondition, UseConditions,
-    conditions::SignedConsent,
+    Action, Consent, CustodyEvent, Operation, SignedEvent, Timeline, TransferOffer, UseCondition,
+    UseConditions, conditions::SignedConsent,
 };
+use comity_ledger::ProofBundle;
 use comity_model::{
     Body, CustodyLink, EVIDENCE_MESSAGE_VERSION, EvidenceConsent, EvidenceOffer, EvidenceReport,
     MessageId, MessageKind, NodeId, Timestamp, TransferOutcome,
@@ -126,9 +127,12 @@ impl Node {
 
     /// The custody chain of an item as it travels: each signed event with the inclusion proof
     /// of its ledger entry (this node's events proved now, other nodes' as they came).
-    async fn custody_links(&self, sha: &str) -> Result<Vec<CustodyLink>, NodeError> {
+    async fn custody_links(
+        &self,
+        records: Vec<comity_store::CustodyRecord>,
+    ) -> Result<Vec<CustodyLink>, NodeError> {
         let mut links = Vec::new();
-        for r in self.store().custody_events(sha).await? {
+        for r in records {
             let proof = match (r.ledger_index, r.proof) {
                 (Some(index), _) => {
                     let index = u64::try_from(index).unwrap_or(u64::MAX);
@@ -139,10 +143,49 @@ impl Node {
             };
             links.push(CustodyLink {
                 event: String::from_utf8_lossy(&r.signed).into_owned(),
-                proof,
+                proof: Some(proof),
             });
         }
         Ok(links)
+    }
+
+    /// Refuses (`evidence.proof_refused`) unless `proof` is an inclusion proof of `event`'s
+    /// ledger entry under a checkpoint signed with a log key the trust list gives its signer.
+    pub(crate) fn check_proof(
+        &self,
+        event: &CustodyEvent,
+        proof: Option<&str>,
+    ) -> Result<(), NodeError> {
+        let refuse = |reason: String| NodeError::ProofRefused {
+            seq: event.seq,
+            action: event.action.as_str().to_owned(),
+            node: event.node.to_string(),
+            reason,
+        };
+        let proof = proof.ok_or_else(|| refuse("no inclusion proof came with it".into()))?;
+        let bundle = ProofBundle::from_json(proof.as_bytes())
+            .map_err(|e| refuse(format!("[{}] {e}", e.code())))?;
+        let want = event
+            .ledger_entry()
+            .and_then(|entry| Ok(entry.to_bytes()?))
+            .map_err(|e| refuse(e.to_string()))?;
+        let mut why = format!("the trust list gives no log key of {}", event.node);
+        for log in crate::ledger::log_verifiers(self, &event.node) {
+            match bundle.verify(&log, &[]) {
+                Ok(v)
+                    if v.entry.as_ref().and_then(|e| e.to_bytes().ok()).as_ref() == Some(&want) =>
+                {
+                    return Ok(());
+                }
+                Ok(_) => {
+                    return Err(refuse(
+                        "the proven ledger entry is not this event's entry".into(),
+                    ));
+                }
+                Err(e) => why = format!("[{}] {e}", e.code()),
+            }
+        }
+        Err(refuse(why))
     }
 
     /// Sends a message the node itself composes (offers, reports, consents).
@@ -304,6 +347,14 @@ impl Node {
                 .into());
             }
         }
+        // The provider's `sent` may come without its proof (queued in the transaction that
+        // recorded it); the puller fetches and checks that one before registering anything.
+        let count = body.custody.len();
+        for (k, (e, link)) in timeline.events().iter().zip(&body.custody).enumerate() {
+            if k + 1 < count || link.proof.is_some() {
+                self.check_proof(&e.event, link.proof.as_deref())?;
+            }
+        }
         let last = timeline.last();
         if timeline.evidence() != offer.sha256
             || last.action != Action::Sent
@@ -450,67 +501,90 @@ async fn send(
         legal_basis: req.legal_basis,
         conditions: req.conditions,
     };
-    let to = req.to.clone();
-    let carried = conditions.clone();
-    node.record_event(&digest, Action::Sent, move |e| {
-        e.counterpart = Some(to.clone());
-        e.conditions = Some(carried.clone());
-    })
-    .await?;
-    let now = now_ms();
-    let custody = node.custody_links(&item.sha256).await?;
-    let id = hex::encode(rand::random::<[u8; 16]>());
     let offer_json = serde_json::to_value(&offer).map_err(|e| bad("offer", e))?;
     let conditions_json = serde_json::to_value(&conditions).map_err(|e| bad("conditions", e))?;
-    let transfer = Transfer {
-        id: id.clone(),
-        direction: "out".into(),
-        peer: req.to.to_string(),
-        sha256: item.sha256.clone(),
-        case_id: item.case_id.clone(),
-        name: item.name.clone(),
-        purpose: req.purpose.clone(),
-        request: req.request.map(|r| r.to_string()),
-        offer: offer_json.to_string(),
-        conditions: conditions_json.to_string(),
-        custody: "[]".into(),
-        chunks: i64::try_from(offer.chunk_sha256.len()).unwrap_or(i64::MAX),
-        received: 0,
-        state: "offered".into(),
-        error_code: None,
-        error_message: None,
-        message_id: None,
-        created_at: now,
-        updated_at: now,
-    };
-    // Stored before the offer leaves, so the chunks are served as soon as the recipient asks.
-    node.store().create_transfer(&transfer).await?;
-    let body = Body::EvidenceOffer(EvidenceOffer {
-        v: EVIDENCE_MESSAGE_VERSION,
-        transfer: id.clone(),
-        offer: offer_json,
-        name: item.name.clone(),
-        case: item.case_id.clone(),
-        purpose: req.purpose,
-        request: req.request,
-        conditions: conditions_json,
-        custody,
-    });
-    match node.send_evidence_message(&req.to, body).await {
-        Ok(message) => {
-            node.store()
-                .set_transfer_message(&id, &message.to_string())
-                .await?;
-        }
-        Err(e) => {
-            let message = e.to_string();
-            let error = Some((e.code(), message.as_str()));
-            node.store()
-                .end_transfer(&id, "out", "refused", error, now_ms())
-                .await?;
-            return Err(e);
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    let store = node.store();
+    let mut stored = false;
+    for _ in 0..crate::evidence::APPEND_ATTEMPTS {
+        let records = store.custody_events(&item.sha256).await?;
+        let last = records
+            .last()
+            .ok_or_else(|| NodeError::NotFound(format!("evidence {digest}")))?;
+        let prev = SignedEvent::from_json(&last.signed)?;
+        let now = now_ms();
+        let mut sent = CustodyEvent::next_after(
+            &prev.event,
+            Action::Sent,
+            Timestamp::from_unix_ms(now),
+            node.id().clone(),
+            crate::evidence::API_USER,
+        );
+        sent.counterpart = Some(req.to.clone());
+        sent.conditions = Some(conditions.clone());
+        let sent = node.to_record(sent)?;
+        let mut custody = node.custody_links(records).await?;
+        custody.push(CustodyLink {
+            event: String::from_utf8_lossy(&sent.signed).into_owned(),
+            proof: None,
+        });
+        let body = Body::EvidenceOffer(EvidenceOffer {
+            v: EVIDENCE_MESSAGE_VERSION,
+            transfer: id.clone(),
+            offer: offer_json.clone(),
+            name: item.name.clone(),
+            case: item.case_id.clone(),
+            purpose: req.purpose.clone(),
+            request: req.request,
+            conditions: conditions_json.clone(),
+            custody,
+        });
+        // Sealed first: a message that cannot leave (too large, unknown peer) records nothing.
+        let (outbound, accepted) = node
+            .seal_message(SendRequest {
+                to: req.to.clone(),
+                kind: body.kind().to_string(),
+                body: body.to_json(),
+                in_reply_to: None,
+                handling: None,
+            })
+            .await?;
+        let transfer = Transfer {
+            id: id.clone(),
+            direction: "out".into(),
+            peer: req.to.to_string(),
+            sha256: item.sha256.clone(),
+            case_id: item.case_id.clone(),
+            name: item.name.clone(),
+            purpose: req.purpose.clone(),
+            request: req.request.map(|r| r.to_string()),
+            offer: offer_json.to_string(),
+            conditions: conditions_json.to_string(),
+            custody: "[]".into(),
+            chunks: i64::try_from(offer.chunk_sha256.len()).unwrap_or(i64::MAX),
+            received: 0,
+            state: "offered".into(),
+            error_code: None,
+            error_message: None,
+            message_id: Some(accepted.id.to_string()),
+            created_at: now,
+            updated_at: now,
+        };
+        if store
+            .offer_evidence(&sent, &transfer, &outbound)
+            .await?
+            .is_some()
+        {
+            stored = true;
+            break;
         }
     }
+    if !stored {
+        return Err(NodeError::BadRequest(format!(
+            "evidence {digest}: custody events kept changing; try again"
+        )));
+    }
+    node.wake_delivery();
     let stored = node
         .store()
         .transfer(&id)

@@ -5,8 +5,9 @@
 
 use crate::evidence::{EvidenceItem, NewCustodyEvent, insert_events, insert_item};
 use crate::ledger::{append_locked, index_to_db, lock_head};
+use crate::outbox::insert_outbound;
 use crate::pool::{BeginWrite, on_pool};
-use crate::{LedgerAppend, Store, StoreError};
+use crate::{LedgerAppend, NewOutbound, Store, StoreError};
 
 /// A transfer as stored, on either side.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -59,14 +60,12 @@ fn split(error: Option<(&str, &str)>) -> (Option<String>, Option<String>) {
     }
 }
 
-const COLUMNS: &str = "id, direction, peer, sha256, case_id, name, purpose, request, offer, \
-    conditions, custody, chunks, received, state, error_code, error_message, message_id, created_at, \
-    updated_at";
-
-impl Store {
-    /// Stores a new transfer; `false` (nothing changed) when its id is already known.
-    pub async fn create_transfer(&self, t: &Transfer) -> Result<bool, StoreError> {
-        let n = on_pool!(self, pool => sqlx::query(
+/// Inserts transfer `$t` through `$conn` (a connection or a transaction); the rows inserted,
+/// 0 when its id is already known.
+macro_rules! insert_transfer {
+    ($conn:expr, $t:expr) => {{
+        let t: &Transfer = $t;
+        sqlx::query(
             "INSERT INTO evidence_transfers (id, direction, peer, sha256, case_id, name, purpose, \
              request, offer, conditions, custody, chunks, received, state, error_code, \
              error_message, message_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, \
@@ -92,22 +91,71 @@ impl Store {
         .bind(&t.message_id)
         .bind(t.created_at)
         .bind(t.updated_at)
-        .execute(pool)
+        .execute(&mut *$conn)
         .await?
-        .rows_affected());
+        .rows_affected()
+    }};
+}
+
+const COLUMNS: &str = "id, direction, peer, sha256, case_id, name, purpose, request, offer, \
+    conditions, custody, chunks, received, state, error_code, error_message, message_id, created_at, \
+    updated_at";
+
+impl Store {
+    /// Stores a new transfer; `false` (nothing changed) when its id is already known.
+    pub async fn create_transfer(&self, t: &Transfer) -> Result<bool, StoreError> {
+        let n = on_pool!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            insert_transfer!(conn, t)
+        });
         Ok(n == 1)
     }
 
-    pub async fn set_transfer_message(&self, id: &str, message_id: &str) -> Result<(), StoreError> {
-        let _ = on_pool!(self, pool => sqlx::query(
-            "UPDATE evidence_transfers SET message_id = $2 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(message_id)
-        .execute(pool)
-        .await?
-        .rows_affected());
-        Ok(())
+    /// Offers an item: the provider's `sent` event with its ledger entry, the outgoing transfer
+    /// and the `evidence.offer` message with its `message_sent` entry, in one transaction, so a
+    /// crash never leaves a `sent` without its offer. `None`, storing nothing, when `sent` no
+    /// longer follows the item's newest event (another event won: rebuild and try again).
+    pub async fn offer_evidence(
+        &self,
+        sent: &NewCustodyEvent,
+        transfer: &Transfer,
+        offer: &NewOutbound,
+    ) -> Result<Option<u64>, StoreError> {
+        let index = on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let size = lock_head!(tx);
+            let (newest,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MAX(seq) FROM (SELECT seq FROM custody_events WHERE sha256 = $1 \
+                 UNION ALL SELECT seq FROM foreign_custody_events WHERE sha256 = $1) AS chain",
+            )
+            .bind(&sent.sha256)
+            .fetch_one(&mut *tx)
+            .await?;
+            if newest.map(|n| n + 1) != Some(sent.seq) {
+                return Ok(None);
+            }
+            if insert_transfer!(tx, transfer) != 1 {
+                return Err(StoreError::Conflict(format!("transfer {} already exists", transfer.id)));
+            }
+            sqlx::query(
+                "INSERT INTO custody_events (sha256, seq, signed, action, actor, at, ledger_index) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&sent.sha256)
+            .bind(sent.seq)
+            .bind(&sent.signed)
+            .bind(&sent.action)
+            .bind(&sent.actor)
+            .bind(sent.at)
+            .bind(index_to_db(size)?)
+            .execute(&mut *tx)
+            .await?;
+            insert_outbound!(tx, offer, index_to_db(size)? + 1);
+            append_locked!(tx, size, &[sent.ledger.clone(), offer.ledger.clone()]);
+            tx.commit().await?;
+            size
+        });
+        Ok(Some(index))
     }
 
     pub async fn transfer(&self, id: &str) -> Result<Option<Transfer>, StoreError> {

@@ -430,3 +430,190 @@ async fn chunks_are_served_only_to_the_node_they_were_offered_to() {
     );
     fed.shutdown().await;
 }
+
+async fn ledger_size(api: &Api) -> u64 {
+    api.get("/api/v1/ledger").await.1["size"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_send_whose_offer_cannot_be_queued_records_nothing() {
+    for backend in backends() {
+        let mut fed = Federation::start(backend, &[FR, DZ]).await;
+        let sha = seize(&fed.api(FR), "FR-2026-7", "a.bin", content(5000, 3)).await;
+        // France's node now refuses to seal any message: the offer cannot be queued.
+        let fr = fed.index(FR);
+        fed.stop_node(fr).await;
+        fed.config.max_message_bytes = 200;
+        fed.start_node(fr).await;
+        let api = fed.api(FR);
+        let before = ledger_size(&api).await;
+        let (status, v) = send(&api, &sha, DZ, "DZ-2026-7", json!([])).await;
+        assert_eq!(status, 413, "{backend:?}: {v}");
+        assert_eq!(v["error"]["code"], "fed.too_large");
+
+        let (_, item) = api.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(
+            actions(&item),
+            ["acquired", "sealed"],
+            "{backend:?}: no `sent`"
+        );
+        assert_eq!(item["transfers"], json!([]), "{backend:?}: no transfer");
+        let (_, all) = api.get("/api/v1/evidence/transfers").await;
+        assert_eq!(all["transfers"], json!([]));
+        assert_eq!(
+            ledger_size(&api).await,
+            before,
+            "{backend:?}: no ledger entry"
+        );
+        fed.shutdown().await;
+    }
+}
+
+/// An `evidence.offer` from France to Algeria composed by hand: France's real events with the
+/// proofs its node serves, as `edit` leaves them, and a `sent` signed with France's key.
+async fn hand_made_offer(
+    fed: &Federation,
+    sha: &str,
+    edit: impl Fn(&mut [Value]),
+) -> (String, Vec<u8>) {
+    use comity_evidence::{Action, CustodyEvent, SignedEvent, UseConditions};
+    let fr = fed.api(FR);
+    let m = &fed.members[fed.index(FR)];
+    let (_, item) = fr.get(&format!("/api/v1/evidence/{sha}")).await;
+    let mut links = Vec::new();
+    let mut events = Vec::new();
+    for e in item["custody"].as_array().unwrap() {
+        let signed = SignedEvent::from_json(&serde_json::to_vec(&e["signed"]).unwrap()).unwrap();
+        let index = e["ledger_index"].as_u64().unwrap();
+        let (_, proof) = fr.get(&format!("/api/v1/ledger/proof/{index}")).await;
+        events.push(signed);
+        links.push(proof);
+    }
+    let conditions = UseConditions {
+        provider: FR.parse().unwrap(),
+        legal_basis: vec![],
+        conditions: vec![],
+    };
+    let now = comity_model::Timestamp::from_unix_ms(events[1].event.time.unix_ms() + 1);
+    let mut sent =
+        CustodyEvent::next_after(&events[1].event, Action::Sent, now, m.id.clone(), "api");
+    sent.counterpart = Some(DZ.parse().unwrap());
+    sent.conditions = Some(conditions.clone());
+    let sent = sent.sign(m.secrets.signing_key()).unwrap();
+    edit(&mut links);
+    let mut custody: Vec<Value> = events
+        .iter()
+        .zip(&links)
+        .map(|(e, proof)| {
+            json!({"event": String::from_utf8(e.to_json()).unwrap(),
+                   "proof": serde_json::to_string(proof).unwrap()})
+        })
+        .collect();
+    custody.push(json!({"event": String::from_utf8(sent.to_json()).unwrap()}));
+    // One chunk: its digest is the item's.
+    let offer =
+        json!({"sha256": sha, "size": 5000, "chunk_size": 1_048_576, "chunk_sha256": [sha]});
+    let transfer = hex::encode(rand::random::<[u8; 16]>());
+    let body = comity_model::Body::from_json(
+        comity_model::MessageKind::EvidenceOffer,
+        json!({"v": 1, "transfer": transfer, "offer": offer, "name": "a.bin",
+               "case": "FR-2026-6", "purpose": "DZ-2026-6", "conditions": conditions,
+               "custody": custody}),
+    )
+    .unwrap();
+    let dz = &fed.members[fed.index(DZ)];
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let header = comity_model::Header {
+        id: comity_model::MessageId::from_parts(u64::try_from(now_ms).unwrap(), rand::random()),
+        from: m.id.clone(),
+        to: dz.id.clone(),
+        kind: comity_model::MessageKind::EvidenceOffer,
+        conversation: comity_model::MessageId::from_parts(1, rand::random()),
+        in_reply_to: None,
+        sent_at: comity_model::Timestamp::from_unix_ms(now_ms),
+        schema: comity_model::SCHEMA_VERSION,
+        handling: comity_model::Handling::default(),
+    };
+    let env = comity_seal::seal(
+        &m.secrets,
+        &dz.descriptor.descriptor,
+        header,
+        &body,
+        &mut rand::rng(),
+    )
+    .unwrap();
+    (transfer, env.to_bytes())
+}
+
+/// Delivers an envelope to Algeria's federation listener over France's mutual TLS.
+async fn deliver(fed: &Federation, envelope: Vec<u8>) {
+    let (fr, dz) = (&fed.members[fed.index(FR)], &fed.members[fed.index(DZ)]);
+    let tls = comity_node::peer_tls_config(&dz.id, dz.descriptor.descriptor.tls_key, &fr.secrets)
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!(
+            "{}{}",
+            dz.descriptor.descriptor.endpoint,
+            comity_node::FEDERATION_MESSAGES_PATH
+        ))
+        .header("content-type", comity_node::ENVELOPES_MEDIA_TYPE)
+        .body(envelope)
+        .send()
+        .await
+        .unwrap();
+    let answer: Value = r.json().await.unwrap();
+    assert!(answer["results"][0]["error"].is_null(), "{answer}");
+}
+
+#[tokio::test]
+async fn an_offer_whose_proof_does_not_prove_its_event_is_refused() {
+    for backend in backends() {
+        let fed = Federation::start(backend, &[FR, DZ]).await;
+        comity_node::install_default_provider();
+        let sha = seize(&fed.api(FR), "FR-2026-6", "a.bin", content(5000, 4)).await;
+        let dz = fed.api(DZ);
+
+        let swapped = |p: &mut [Value]| p[1] = p[0].clone();
+        let rerooted = |p: &mut [Value]| {
+            let note = p[1]["checkpoint"].as_str().unwrap().to_owned();
+            let mut lines: Vec<String> = note.split('\n').map(str::to_owned).collect();
+            lines[2] = format!("{}=", "A".repeat(43));
+            p[1]["checkpoint"] = json!(lines.join("\n"));
+        };
+        // `sealed` with the proof of `acquired` (valid, of another entry), then with a root
+        // its checkpoint's signature does not cover.
+        for (edit, why) in [
+            (&swapped as &dyn Fn(&mut [Value]), "not this event's entry"),
+            (&rerooted, "signature"),
+        ] {
+            let (id, envelope) = hand_made_offer(&fed, &sha, edit).await;
+            deliver(&fed, envelope).await;
+            let refused = transfer_when(&dz, &id, ended).await;
+            assert_eq!(refused["state"], "refused", "{backend:?}: {refused}");
+            assert_eq!(refused["error"]["code"], "evidence.proof_refused");
+            let message = refused["error"]["message"].as_str().unwrap();
+            assert!(message.contains("custody event 1 (sealed)"), "{message}");
+            assert!(message.contains(why), "{message}");
+        }
+        // The same offer with the proofs as served passes the check (and fails later, France
+        // never having offered the item).
+        let (id, envelope) = hand_made_offer(&fed, &sha, |_| {}).await;
+        deliver(&fed, envelope).await;
+        let control = transfer_when(&dz, &id, ended).await;
+        assert_eq!(control["direction"], "in", "{backend:?}: {control}");
+        assert_ne!(control["error"]["code"], "evidence.proof_refused");
+        let (status, _) = dz.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(status, 404, "{backend:?}: nothing registered");
+        fed.shutdown().await;
+    }
+}
