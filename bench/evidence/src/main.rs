@@ -5,10 +5,12 @@
 //! memory); then packages the file with two signed custody events and their ledger proofs and
 //! times `verify_package`. Deletes WORK_DIR at the end.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+#[path = "input.rs"]
+mod input;
 
 use comity_evidence::custody::{Acquisition, Action, CustodyEvent};
 use comity_evidence::package::{Package, PackageItem, file_content, write_dir};
@@ -33,7 +35,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
     let input = work.join("input.bin");
-    write_input(&input, mib);
+    input::write(&input, mib, 0);
     let bytes = mib * 1024 * 1024;
     let mb = bytes as f64 / 1e6;
 
@@ -202,24 +204,6 @@ fn components(input: &Path) -> (f64, f64) {
         t.elapsed().as_secs_f64()
     };
     (run(false), run(true))
-}
-
-/// Pseudo-random bytes (xorshift), so neither side benefits from repeated content.
-fn write_input(path: &Path, mib: u64) {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut block = vec![0u8; 1 << 20];
-    for _ in 0..mib {
-        for w in block.chunks_exact_mut(8) {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            w.copy_from_slice(&s.to_le_bytes());
-        }
-        f.write_all(&block).unwrap();
-    }
-    f.flush().unwrap();
-    f.get_ref().sync_all().unwrap();
 }
 
 fn secrets() -> NodeSecrets {

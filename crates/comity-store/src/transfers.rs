@@ -137,21 +137,9 @@ impl Store {
             if insert_transfer!(tx, transfer) != 1 {
                 return Err(StoreError::Conflict(format!("transfer {} already exists", transfer.id)));
             }
-            sqlx::query(
-                "INSERT INTO custody_events (sha256, seq, signed, action, actor, at, ledger_index) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&sent.sha256)
-            .bind(sent.seq)
-            .bind(&sent.signed)
-            .bind(&sent.action)
-            .bind(&sent.actor)
-            .bind(sent.at)
-            .bind(index_to_db(size)?)
-            .execute(&mut *tx)
-            .await?;
-            insert_outbound!(tx, offer, index_to_db(size)? + 1);
-            append_locked!(tx, size, &[sent.ledger.clone(), offer.ledger.clone()]);
+            let _ = insert_events!(tx, size, std::slice::from_ref(sent));
+            insert_outbound!(tx, offer, index_to_db(size + 1)?);
+            append_locked!(tx, size + 1, std::slice::from_ref(&offer.ledger));
             tx.commit().await?;
             size
         });

@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../input.rs"]
+mod input;
+
 use comity_evidence::{Vault, WrapKey};
 use comity_seal::NodeSecrets;
 use comity_seal::rand_core::UnwrapErr;
@@ -135,25 +138,6 @@ fn setup(bin: &Path, work: &Path) -> Nodes {
     running
 }
 
-/// Pseudo-random bytes (xorshift seeded per round), so no round repeats another's content.
-fn write_input(path: &Path, mib: u64, seed: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut s: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
-    let mut block = vec![0u8; 1 << 20];
-    for _ in 0..mib {
-        for w in block.chunks_exact_mut(8) {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            w.copy_from_slice(&s.to_le_bytes());
-        }
-        f.write_all(&block).unwrap();
-    }
-    f.flush().unwrap();
-    f.get_ref().sync_all().unwrap();
-}
-
 fn openssl(input: &Path) -> f64 {
     let t = Instant::now();
     let out = Command::new("openssl")
@@ -220,7 +204,7 @@ fn main() {
     let mut rows: Vec<[f64; 5]> = Vec::new();
     for r in 0..rounds {
         let input = work.join(format!("input-{r}.bin"));
-        write_input(&input, mib, r);
+        input::write(&input, mib, r);
         let input_s = input.to_str().unwrap();
         let ssl = openssl(&input);
         let vault = ingest(&input, &work.join(format!("vault-{r}")));
