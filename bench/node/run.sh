@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 messages=${1:-4000}
 concurrency=${2:-64}
+target=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build -q --release -p comity-cli --bin comity
-cargo build -q --release --manifest-path bench/node/Cargo.toml
-cargo build -q --release --manifest-path bench/seal/Cargo.toml
-comity=$PWD/target/release/comity
-load=$PWD/bench/node/target/release/comity-node-bench
+CARGO_TARGET_DIR=$target/node-bench cargo build -q --release --manifest-path bench/node/Cargo.toml
+CARGO_TARGET_DIR=$target/seal-bench cargo build -q --release --manifest-path bench/seal/Cargo.toml
+comity=$target/release/comity
+load=$target/node-bench/release/comity-node-bench
+seal=$target/seal-bench/release/comity-seal-bench
 work=$(mktemp -d)
 export COMITY_PASSPHRASE=benchmark-passphrase
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -56,4 +58,4 @@ run_backend sqlite
 PG=${COMITY_TEST_POSTGRES:-postgres://postgres@127.0.0.1/postgres}
 run_backend postgres
 echo "== crypto limit (one core, bench/seal)"
-bench/seal/target/release/comity-seal-bench 2 | tee "$work/seal.txt" | grep -E 'FULL|ratio' || true
+"$seal" 2 | tee "$work/seal.txt" | grep -E 'FULL|ratio' || true

@@ -13,7 +13,11 @@ use tokio::task::JoinSet;
 use crate::federation::{BatchAnswer, EnvelopeAnswer};
 use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError, now_ms};
 
-const LEASE_MS: i64 = 60_000;
+/// How long a peer's queue stays with a worker that stops renewing it. Short, so that the queue
+/// of a process that died moves to another within seconds; a live worker renews it every
+/// [`RENEW_EVERY`], however long its batch takes.
+const LEASE_MS: i64 = 15_000;
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
     let tick = Duration::from_millis(node.config().tick_ms);
@@ -96,7 +100,15 @@ async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
     {
         return Ok(());
     }
-    let result = drain(node, peer).await;
+    // Losing the lease drops the batch in flight: the new holder sends it again and the peer
+    // answers the copies it already has as duplicates. That is no failure of the peer's.
+    let result = tokio::select! {
+        result = drain(node, peer) => result,
+        lost = keep_lease(node, peer) => {
+            tracing::warn!(peer, "delivery worker stopped: {lost}");
+            Ok(())
+        }
+    };
     store.release_peer(peer, holder).await?;
     if let Err(reason) = &result {
         let failures = store.peer_failed(peer, reason, now_ms()).await?;
@@ -110,6 +122,23 @@ async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
         );
     }
     Ok(())
+}
+
+/// Renews the worker's lease on `peer` until it cannot; returns why.
+async fn keep_lease(node: &Node, peer: &str) -> String {
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let now = now_ms();
+        match node
+            .store()
+            .lease_peer(peer, &node.inner.holder, now, now + LEASE_MS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return "the delivery lease passed to another process".to_owned(),
+            Err(e) => return format!("the delivery lease could not be renewed: {e}"),
+        }
+    }
 }
 
 /// Sends the peer's queue batch by batch until it is empty or the peer fails.
@@ -182,10 +211,6 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
         if let Some(reason) = transient {
             return Err(reason);
         }
-        store
-            .lease_peer(peer, &node.inner.holder, now, now + LEASE_MS)
-            .await
-            .map_err(|e| e.to_string())?;
     }
 }
 

@@ -180,6 +180,13 @@ impl RunningNode {
                 trust_list: setup.trust_list,
             }),
         };
+        let freed = node.inner.store.free_orphaned_leases().await?;
+        if freed > 0 {
+            tracing::info!(
+                freed,
+                "delivery leases left by a process that stopped without giving them up are freed"
+            );
+        }
         let open = node.load_schedule().await?;
         tracing::info!(open, "request deadlines loaded");
         let delivery = tokio::spawn(delivery::run(node.clone(), shutdown_rx.clone()));

@@ -44,6 +44,21 @@ impl Store {
         Ok(done)
     }
 
+    /// Frees, when a node starts, the leases left by a process that died holding them. A SQLite
+    /// database is served by one process, so every lease found there is an orphan and is freed
+    /// at once; on PostgreSQL other live processes may hold leases, so these are left to lapse
+    /// at their expiry, which their holders keep pushing forward while they work.
+    pub async fn free_orphaned_leases(&self) -> Result<u64, StoreError> {
+        match self.backend() {
+            "sqlite" => {
+                let sql = "UPDATE peers SET lease_until = 0, lease_holder = NULL WHERE lease_holder IS NOT NULL";
+                let done = on_pool!(self, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())?);
+                Ok(done)
+            }
+            _ => Ok(0),
+        }
+    }
+
     /// Records a failed delivery attempt and returns the number of failures in a row.
     pub async fn peer_failed(&self, peer: &str, error: &str, now: i64) -> Result<i64, StoreError> {
         let sql = "UPDATE peers SET failures = failures + 1, last_error = $1, last_error_at = $2 WHERE peer = $3";

@@ -124,6 +124,15 @@ async fn one_worker_at_a_time_holds_a_peer() {
         assert_eq!(s.release_leases("w1").await.unwrap(), 2);
         assert!(s.lease_peer("fr-ocl", "w3", 103, 400).await.unwrap());
         assert!(s.lease_peer("us-doj", "w3", 103, 400).await.unwrap());
+        // A process killed while holding leases: at the next start, a SQLite store (one serving
+        // process) frees them at once; PostgreSQL leaves them to lapse, as a live process sharing
+        // the database may hold them.
+        let freed = s.free_orphaned_leases().await.unwrap();
+        let taken = s.lease_peer("fr-ocl", "w4", 104, 500).await.unwrap();
+        match s.backend() {
+            "sqlite" => assert_eq!((freed, taken), (2, true)),
+            _ => assert_eq!((freed, taken), (0, false)),
+        }
     }
 }
 
