@@ -180,6 +180,7 @@ fn workflow_status(e: &WorkflowError) -> StatusCode {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         WorkflowError::WrongParty { .. }
+        | WorkflowError::NotOwner { .. }
         | WorkflowError::WrongRole { .. }
         | WorkflowError::ConsentRequired { .. }
         | WorkflowError::PurposeNotAllowed { .. } => StatusCode::FORBIDDEN,

@@ -429,7 +429,8 @@ impl Node {
     /// needs what the use conditions allow (Budapest Arts. 26.2, 28.2): the purposes of the new
     /// request among those given, and the owner's recorded consent where the information is
     /// confidential or onward transfer needs it. On the requesting side the conditions are those
-    /// the answer came with; on the requested side, those of the request itself.
+    /// the answer came with; on the requested side, those of the request itself; either with
+    /// the consents their owner gave in it since.
     async fn check_forwarding(&self, request: &Request) -> Result<(), NodeError> {
         let to = comity_workflow::Destination::Node(request.requested.clone());
         for link in &request.links {
@@ -441,8 +442,8 @@ impl Node {
             }
             let linked = read_request(&stored)?;
             let conditions = match stored.side {
-                Side::Requesting => linked.answer_conditions.as_ref(),
-                Side::Requested => Some(&linked.conditions),
+                Side::Requesting => linked.answer_conditions_in_force(),
+                Side::Requested => Some(linked.conditions_in_force()),
             };
             let Some(c) = conditions else { continue };
             for purpose in &request.conditions.purposes {

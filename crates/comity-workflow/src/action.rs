@@ -5,7 +5,7 @@ use comity_model::{Jurisdiction, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::fields::Problems;
-use crate::{ActionTag, UseConditions};
+use crate::{ActionTag, Destination, UseConditions};
 
 /// An action on a request, as stored and sent: `{"action": "refuse", ...}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +129,16 @@ pub enum Action {
     Withdraw {
         reason: String,
     },
+    /// The owner of information exchanged under the request consents to its passing on: to a
+    /// destination, for a purpose (`None`: any of those it was given for). Budapest Art. 28.2,
+    /// Second Additional Protocol Art. 14. It changes no state and may come at any time, also
+    /// after the request ended, as the information outlives it.
+    Consent {
+        to: Destination,
+        purpose: Option<String>,
+        /// The owner's reference for the consent (a letter, a file number).
+        reference: String,
+    },
 }
 
 /// Grounds outside the law engine's vocabulary that a refusal may give.
@@ -171,6 +181,7 @@ impl Action {
             Action::Agree => ActionTag::Agree,
             Action::Disagree { .. } => ActionTag::Disagree,
             Action::Withdraw { .. } => ActionTag::Withdraw,
+            Action::Consent { .. } => ActionTag::Consent,
         }
     }
 
@@ -255,6 +266,17 @@ impl Action {
             Action::ReportOutcome { outcome } => p.text("outcome", outcome, 10_000),
             Action::Approve { note } => p.text("note", note, 5_000),
             Action::Propose { grounds, .. } => p.text("grounds", grounds, 10_000),
+            Action::Consent {
+                to,
+                purpose,
+                reference,
+            } => {
+                p.text("reference", reference, 200);
+                p.optional_text("purpose", purpose, 500);
+                if let Destination::Domestic(d) = to {
+                    p.text("to.domestic", d, 500);
+                }
+            }
             Action::Preserve { .. }
             | Action::Extend { .. }
             | Action::Proceed

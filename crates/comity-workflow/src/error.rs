@@ -24,6 +24,8 @@ pub enum WorkflowError {
         node: NodeId,
         actor: NodeId,
     },
+    #[error("{actor} owns nothing exchanged under this request: only {owners} can consent")]
+    NotOwner { actor: NodeId, owners: String },
     #[error("`{action}` must be done by a node acting as {expected}; it acted as {role}")]
     WrongRole {
         action: ActionTag,
@@ -74,7 +76,7 @@ impl WorkflowError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::IllegalTransition { .. } => "workflow.illegal_transition",
-            Self::WrongParty { .. } => "workflow.wrong_party",
+            Self::WrongParty { .. } | Self::NotOwner { .. } => "workflow.wrong_party",
             Self::WrongRole { .. } => "workflow.wrong_role",
             Self::Expired { .. } => "workflow.expired",
             Self::InvalidFields(_) => "workflow.invalid_fields",

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::fields::Problems;
 use crate::table::{self, Guard, Row};
 use crate::{
-    Action, ActionTag, AssistanceMeasure, Body, Due, Kind, Party, Preflight, Rules, State, Targets,
-    UseConditions, WorkflowError,
+    Action, ActionTag, AssistanceMeasure, Body, Consent, Destination, Due, Kind, Party, Preflight,
+    Rules, State, Targets, UseConditions, WorkflowError,
 };
 
 /// The stored format's version.
@@ -338,6 +338,9 @@ impl Request {
         now: Timestamp,
         base: u32,
     ) -> Result<Transition, WorkflowError> {
+        if let Action::Consent { .. } = action {
+            return self.apply_consent(actor, action, now, base);
+        }
         let tag = action.tag();
         if self.state == State::Expired {
             let at = self.history.last().map_or(now, |e| e.at);
@@ -463,6 +466,103 @@ impl Request {
             articles,
             follow_ups,
         })
+    }
+
+    /// Records the owner's consent to passing its information on: the state, due time and links
+    /// stay as they are, in whatever state the request is.
+    fn apply_consent(
+        &mut self,
+        actor: &Actor,
+        action: Action,
+        now: Timestamp,
+        base: u32,
+    ) -> Result<Transition, WorkflowError> {
+        let owners = self.owners();
+        if !owners.contains(&&actor.node) {
+            let names: Vec<&str> = owners.iter().map(|n| n.as_str()).collect();
+            return Err(WorkflowError::NotOwner {
+                actor: actor.node.clone(),
+                owners: names.join(" or "),
+            });
+        }
+        let mut p = Problems::new("action");
+        action.check(&mut p);
+        if let Action::Consent {
+            to: Destination::Node(n),
+            ..
+        } = &action
+            && *n == actor.node
+        {
+            p.add("to", "is the owner itself, which needs no consent");
+        }
+        p.finish()?;
+        let articles = vec![self.cite("Budapest Art. 28.2")];
+        self.history.push(Event {
+            at: now,
+            actor: Some(actor.clone()),
+            action: Some(action),
+            from: Some(self.state),
+            to: self.state,
+            articles: articles.clone(),
+            base: Some(base),
+        });
+        Ok(Transition {
+            request: self.id,
+            from: Some(self.state),
+            to: self.state,
+            due: self.due.clone(),
+            articles,
+            follow_ups: Vec::new(),
+        })
+    }
+
+    /// The nodes whose information was exchanged under the request: the owner of its conditions
+    /// and the owner of the answer's.
+    fn owners(&self) -> Vec<&NodeId> {
+        let mut owners = vec![&self.conditions.owner];
+        if let Some(c) = &self.answer_conditions
+            && c.owner != self.conditions.owner
+        {
+            owners.push(&c.owner);
+        }
+        owners
+    }
+
+    /// The request's conditions with the consents their owner gave since it was opened.
+    pub fn conditions_in_force(&self) -> UseConditions {
+        self.with_consents(&self.conditions)
+    }
+
+    /// The answer's conditions, if any, with the consents their owner gave.
+    pub fn answer_conditions_in_force(&self) -> Option<UseConditions> {
+        self.answer_conditions
+            .as_ref()
+            .map(|c| self.with_consents(c))
+    }
+
+    fn with_consents(&self, conditions: &UseConditions) -> UseConditions {
+        let mut c = conditions.clone();
+        for e in &self.history {
+            if let (
+                Some(actor),
+                Some(Action::Consent {
+                    to,
+                    purpose,
+                    reference,
+                }),
+            ) = (&e.actor, &e.action)
+                && actor.node == c.owner
+            {
+                c.consents.push(Consent {
+                    to: to.clone(),
+                    purpose: purpose.clone(),
+                    given_by: actor.node.clone(),
+                    at: e.at,
+                    reference: reference.clone(),
+                });
+            }
+        }
+        c
     }
 
     /// An article of the state machine, marked `(model)` when the pre-flight found that its

@@ -152,6 +152,7 @@ spelled! {
         Agree = "agree",
         Disagree = "disagree",
         Withdraw = "withdraw",
+        Consent = "consent",
     }
 }
 

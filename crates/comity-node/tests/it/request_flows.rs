@@ -484,6 +484,35 @@ async fn information_is_not_passed_to_a_third_node_without_the_owners_consent() 
             "nothing was opened: {list}"
         );
 
+        // Only the owner consents; once Algeria's consent reaches France, the same forward
+        // goes through.
+        let consent = |reference: &str| {
+            json!({"action": {"action": "consent", "to": {"node": "ma-dgsn"}, "purpose": null,
+                              "reference": reference}})
+        };
+        let actions = format!("/api/v1/requests/{id}/actions");
+        let (status, v) = fr.post(&actions, &consent("FR-SELF-1")).await;
+        assert_eq!(status, 403, "{v}");
+        assert_eq!(v["error"]["code"], "workflow.wrong_party", "{v}");
+        let (status, v) = dz.post(&actions, &consent("DZ-CONSENT-4")).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["state"], "sent", "a consent changes no state: {v}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (_, theirs) = fr.get(&format!("/api/v1/requests/{id}")).await;
+            let history = theirs["request"]["history"].as_array().unwrap().clone();
+            if history.iter().any(|e| e["action"]["action"] == "consent") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the consent never reached fr-ocl: {theirs}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (status, v) = fr.post("/api/v1/requests", &forward).await;
+        assert_eq!(status, 201, "{v}");
+
         // A request whose owner consented to Morocco beforehand may be passed on.
         let mut consented = conditions();
         consented["consents"] = json!([{"to": {"node": "ma-dgsn"}, "purpose": null,

@@ -81,6 +81,11 @@ pub fn action(i: usize) -> Action {
             reasons: "r".into(),
         },
         Action::Withdraw { reason: "r".into() },
+        Action::Consent {
+            to: Destination::Node("ma-moj".parse().unwrap()),
+            purpose: None,
+            reference: "c".into(),
+        },
         Action::Refuse {
             grounds: vec![],
             reasons: "".into(),
