@@ -60,6 +60,29 @@ pub enum RequestCommand {
         #[command(flatten)]
         zone: Zone,
     },
+    /// Consent, as the owner of information exchanged under the request, to its passing on:
+    /// to another node (`--to`) or to an authority outside Comity (`--domestic`), for one
+    /// purpose (`--purpose`) or any of those it was given for. Allowed in any state.
+    Consent {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+        #[arg(
+            long,
+            required_unless_present = "domestic",
+            conflicts_with = "domestic"
+        )]
+        to: Option<String>,
+        #[arg(long)]
+        domestic: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+        /// This node's reference for the consent (a letter, a file number).
+        #[arg(long)]
+        reference: String,
+        #[command(flatten)]
+        zone: Zone,
+    },
     /// The drafts this node may open next because of a request (prosecution in lieu, onward
     /// preservation).
     FollowUps {
@@ -216,8 +239,20 @@ fn print_request(r: &Value, tz: &Shown) {
             (Value::String(n), _) => n.clone(),
             _ => "scheduler".to_owned(),
         };
+        let action = &e["action"];
         let what = if e["event"] == "alert" {
             s(&e["detail"]).to_owned()
+        } else if action["action"] == "consent" {
+            let to = &action["to"];
+            format!(
+                "consent to {} for {} (ref. {})",
+                to["node"]
+                    .as_str()
+                    .or(to["domestic"].as_str())
+                    .unwrap_or("?"),
+                action["purpose"].as_str().unwrap_or("any purpose given"),
+                s(&action["reference"])
+            )
         } else {
             format!(
                 "{} → {}",
@@ -286,6 +321,28 @@ pub async fn run(cmd: RequestCommand) -> Result<()> {
                     action.display()
                 );
             }
+            let r = Api::for_dir(&dir)?
+                .post(&format!("/api/v1/requests/{id}/actions"), &body)
+                .await?;
+            print_request(&r, &tz);
+        }
+        RequestCommand::Consent {
+            dir,
+            id,
+            to,
+            domestic,
+            purpose,
+            reference,
+            zone,
+        } => {
+            let tz = offset(&zone)?;
+            let to = match (to, domestic) {
+                (Some(node), _) => json!({ "node": node }),
+                (None, Some(authority)) => json!({ "domestic": authority }),
+                (None, None) => bail!("give --to NODE or --domestic AUTHORITY"),
+            };
+            let body = json!({"action": {"action": "consent", "to": to, "purpose": purpose,
+                                         "reference": reference}});
             let r = Api::for_dir(&dir)?
                 .post(&format!("/api/v1/requests/{id}/actions"), &body)
                 .await?;

@@ -119,4 +119,33 @@ fn a_request_is_opened_shown_and_acted_upon_from_the_command_line() {
     assert!(out.trim().is_empty(), "{out}");
     let bad = comity(&["request", "list", "--dir", fr, "--tz", "Mars/Olympus"]);
     assert!(!bad.status.success());
+
+    // Algeria owns what its request told France: it consents to a French court's use of it;
+    // France, which owns nothing here yet, cannot consent.
+    let consent = |dir: &str, reference: &str| {
+        comity(&[
+            "request",
+            "consent",
+            "--dir",
+            dir,
+            &id,
+            "--domestic",
+            "Tribunal judiciaire de Paris",
+            "--reference",
+            reference,
+        ])
+    };
+    let refused = consent(fr, "FR-9");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("workflow.wrong_party"),
+        "{err}"
+    );
+    let out = String::from_utf8_lossy(&consent(dz, "DZ-LETTER-7").stdout).into_owned();
+    assert!(
+        out.contains(
+            "consent to Tribunal judiciaire de Paris for any purpose given (ref. DZ-LETTER-7)"
+        ),
+        "{out}"
+    );
 }
