@@ -15,6 +15,9 @@ use tokio_util::io::ReaderStream;
 use crate::client::Api;
 use crate::nodedir::NodeDir;
 
+/// Bytes read from a file at a time when it is uploaded to the node.
+const UPLOAD_READ: usize = 1 << 20;
+
 #[derive(clap::Subcommand)]
 pub enum EvidenceCommand {
     /// Add files (folders: every file under them) to a case; prints `SHA256 SIZE PATH` per file.
@@ -342,7 +345,9 @@ async fn add(dir: &Path, query: &[(&str, String)], paths: &[PathBuf]) -> anyhow:
             .await
             .with_context(|| format!("{}", f.display()))?;
         let counted = bar.clone();
-        let stream = ReaderStream::new(file).inspect_ok(move |b| counted.inc(b.len() as u64));
+        // Large reads: the default 4 KiB ones cost a thread hand-off each and cap the upload.
+        let stream = ReaderStream::with_capacity(file, UPLOAD_READ)
+            .inspect_ok(move |b| counted.inc(b.len() as u64));
         let mut q: Vec<(&str, String)> = query.to_vec();
         q.push(("name", name));
         let response = http

@@ -108,21 +108,32 @@ async fn an_offer_whose_chunks_do_not_make_the_digest_is_refused_whole() {
     let (a, b) = vaults(tmp.path());
     let real = a.ingest(&[1u8; 2000][..], |_| {}).await.unwrap();
     let fake = a.ingest(&[2u8; 2000][..], |_| {}).await.unwrap();
-    // A sender lists the chunks of one blob under the digest of another.
+    // A sender lists the chunks of one blob under the digest of another. The chunks come in
+    // order (hashed as they arrive) or not (hashed again from the staging file at the end).
     let mut offer = a.offer(&fake.sha256).await.unwrap();
     offer.sha256 = real.sha256;
-    let mut asm = b.assembler(offer).unwrap();
-    for i in asm.missing() {
-        asm.accept(i, &a.read_chunk(&fake.sha256, i).await.unwrap())
-            .unwrap();
+    for in_order in [true, false] {
+        let mut asm = b.assembler(offer.clone()).unwrap();
+        let mut chunks = asm.missing();
+        if !in_order {
+            chunks.reverse();
+        }
+        for i in chunks {
+            asm.accept(i, &a.read_chunk(&fake.sha256, i).await.unwrap())
+                .unwrap();
+        }
+        let err = asm.finish(&b).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            "evidence.digest_mismatch",
+            "in order: {in_order}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&real.sha256.hex()) && msg.contains(&fake.sha256.hex()),
+            "{msg}"
+        );
     }
-    let err = asm.finish(&b).await.unwrap_err();
-    assert_eq!(err.code(), "evidence.digest_mismatch");
-    let msg = err.to_string();
-    assert!(
-        msg.contains(&real.sha256.hex()) && msg.contains(&fake.sha256.hex()),
-        "{msg}"
-    );
     assert!(b.list().await.unwrap().is_empty());
     assert_eq!(
         std::fs::read_dir(tmp.path().join("b/staging"))
