@@ -120,9 +120,10 @@ struct Piece {
 /// local read, or an object-store range GET), bounded memory.
 const READ_WINDOW: u64 = 8;
 
-/// Chunks waiting between two ingest stages. With the chunk being read, the one read ahead, one
-/// in each stage and one per queue, at most seven chunks are in the pipeline.
-const STAGE_QUEUE: usize = 1;
+/// Chunks waiting between two ingest stages: enough to absorb the moments one stage waits for
+/// a core. With the chunk being read, the one read ahead, one in each stage and four per queue,
+/// at most sixteen chunks are in the pipeline.
+const STAGE_QUEUE: usize = 4;
 
 fn pipeline_closed() -> EvidenceError {
     EvidenceError::Storage("an ingest stage stopped".into())
