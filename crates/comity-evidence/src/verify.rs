@@ -569,34 +569,38 @@ fn item_checks(
         checks.add(label, "ledger inclusion", outcome);
     }
 
-    // Use conditions: the export must be allowed, or consented to by the provider.
+    // Use conditions: the export must be allowed by the conditions of every node that sent the
+    // item on its way to the exporter, or consented to by that node.
     if let Ok(t) = &chain {
-        let conds = t
-            .events()
+        let events = t.events();
+        let exporter = events.last().map(|e| e.event.node.clone());
+        let sets: Vec<_> = events
             .iter()
-            .rev()
-            .find_map(|e| e.event.conditions.clone());
-        let outcome = match conds {
-            None => Ok("no use conditions".to_owned()),
-            Some(c) => match key_of(&c.provider) {
-                None => Err(format!("no descriptor for providing node {}", c.provider)),
-                Some(k) => c
-                    .check(
-                        &it.file.sha256,
-                        &Operation::Export {
-                            purpose: idx.purpose.clone(),
-                        },
-                        &it.consents,
-                        &k,
+            .filter(|e| Some(&e.event.node) != exporter.as_ref())
+            .filter_map(|e| e.event.conditions.clone())
+            .collect();
+        let export = Operation::Export {
+            purpose: idx.purpose.clone(),
+        };
+        let outcome = if sets.is_empty() {
+            Ok("no use conditions".to_owned())
+        } else {
+            sets.iter()
+                .try_for_each(|c| match key_of(&c.provider) {
+                    None => Err(format!("no descriptor for providing node {}", c.provider)),
+                    Some(k) => c
+                        .check(&it.file.sha256, &export, &it.consents, &k)
+                        .map_err(|e| e.to_string()),
+                })
+                .map(|()| {
+                    let providers: Vec<String> =
+                        sets.iter().map(|c| c.provider.to_string()).collect();
+                    format!(
+                        "export for {:?} is allowed by the conditions of {}",
+                        idx.purpose,
+                        providers.join(" and ")
                     )
-                    .map(|()| {
-                        format!(
-                            "export for {:?} is allowed by the conditions of {}",
-                            idx.purpose, c.provider
-                        )
-                    })
-                    .map_err(|e| e.to_string()),
-            },
+                })
         };
         checks.add(label, "use conditions", outcome);
     }

@@ -82,18 +82,23 @@ fn bad(kind: &str, what: impl std::fmt::Display) -> NodeError {
 }
 
 impl Node {
-    /// The conditions a providing node set on an item this node received, if any.
-    pub(crate) fn conditions_of(
+    /// The nodes that sent the item on its way to this node, oldest first, each with the
+    /// conditions it set: the `sent` events other nodes signed in the item's custody chain.
+    async fn senders(
         &self,
         item: &comity_store::EvidenceItem,
-    ) -> Result<Option<UseConditions>, NodeError> {
-        if item.provider == self.id().as_str() {
-            return Ok(None);
+    ) -> Result<Vec<(NodeId, Option<UseConditions>)>, NodeError> {
+        let mut out = Vec::new();
+        for r in self.store().custody_events(&item.sha256).await? {
+            if r.ledger_index.is_some() {
+                continue;
+            }
+            let signed = SignedEvent::from_json(&r.signed)?;
+            if signed.event.action == Action::Sent && signed.event.node != *self.id() {
+                out.push((signed.event.node, signed.event.conditions));
+            }
         }
-        item.conditions
-            .as_deref()
-            .map(|c| serde_json::from_str(c).map_err(|e| bad("stored use conditions", e)))
-            .transpose()
+        Ok(out)
     }
 
     /// The consents recorded for an item.
@@ -105,24 +110,36 @@ impl Node {
         Ok(out)
     }
 
-    /// Refuses `op` on a received item unless its provider's conditions allow it or the
-    /// provider consented (`evidence.condition_refused`, naming the condition and its articles).
+    /// Refuses `op` on a received item unless the conditions of every node that sent it on its
+    /// way here allow it or that node consented (`evidence.condition_refused`, naming the
+    /// condition, the node and the articles). The first provider's conditions still bind after
+    /// a second hop, whatever the node in between set (Budapest Art. 28.2, Second Additional
+    /// Protocol Art. 14).
     pub(crate) async fn check_use(
         &self,
         item: &comity_store::EvidenceItem,
         op: &Operation,
     ) -> Result<(), NodeError> {
-        let Some(conditions) = self.conditions_of(item)? else {
+        let sets: Vec<UseConditions> = self
+            .senders(item)
+            .await?
+            .into_iter()
+            .filter_map(|(_, c)| c)
+            .collect();
+        if sets.is_empty() {
             return Ok(());
-        };
-        let key = self
-            .trust()
-            .member(&conditions.provider)
-            .map(|d| d.signing_key)
-            .ok_or_else(|| NodeError::UnknownNode(conditions.provider.to_string()))?;
+        }
         let consents = self.consents_of(&item.sha256).await?;
         let sha: comity_evidence::Sha256Digest = item.sha256.parse()?;
-        Ok(conditions.check(&sha, op, &consents, &key)?)
+        for conditions in &sets {
+            let key = self
+                .trust()
+                .member(&conditions.provider)
+                .map(|d| d.signing_key)
+                .ok_or_else(|| NodeError::UnknownNode(conditions.provider.to_string()))?;
+            conditions.check(&sha, op, &consents, &key)?;
+        }
+        Ok(())
     }
 
     /// The custody chain of an item as it travels: each signed event with the inclusion proof
@@ -420,14 +437,21 @@ impl Node {
                 format!("given by {}, sent by {}", c.provider, m.peer),
             ));
         }
+        let not_held = || NodeError::NotFound(format!("evidence {} from {}", c.evidence, m.peer));
         let item = self
             .store()
             .evidence_item(&c.evidence.hex())
             .await?
-            .filter(|i| i.provider == m.peer)
-            .ok_or_else(|| {
-                NodeError::NotFound(format!("evidence {} from {}", c.evidence, m.peer))
-            })?;
+            .ok_or_else(not_held)?;
+        // Any node that sent the item on its way here may consent, not only the last one.
+        if !self
+            .senders(&item)
+            .await?
+            .iter()
+            .any(|(n, _)| n.as_str() == m.peer)
+        {
+            return Err(not_held());
+        }
         let key = self
             .trust()
             .member(&c.provider)
@@ -599,17 +623,22 @@ async fn consent(
     ApiJson(req): ApiJson<GiveConsent>,
 ) -> Result<Response, NodeError> {
     let item = node.item_or_404(&sha).await?;
-    let sent_to_holder = node
+    // The holder may have it from a node this one sent it to (a second hop this node consented
+    // to): any member but this node, once this node has sent the item.
+    let sent = node
         .store()
         .transfers(Some(&item.sha256))
         .await?
         .iter()
-        .any(|t| t.direction == "out" && t.peer == req.holder.as_str());
-    if !sent_to_holder {
+        .any(|t| t.direction == "out");
+    if !sent || req.holder == *node.id() {
         return Err(NodeError::NotFound(format!(
-            "transfer of {} to {}: a consent goes to a node this node sent the item to",
+            "transfer of {} to {}: a consent goes to a node that holds the item after this node              sent it",
             item.sha256, req.holder
         )));
+    }
+    if node.trust().member(&req.holder).is_none() {
+        return Err(NodeError::UnknownNode(req.holder.to_string()));
     }
     let signed = Consent {
         v: 1,

@@ -339,6 +339,61 @@ async fn use_conditions_hold_until_the_provider_consents() {
         let at_be = transfer_when(&be, forwarded["id"].as_str().unwrap(), ended).await;
         assert_eq!(at_be["state"], "completed", "{at_be}");
 
+        // Algeria set no conditions of its own, but France's still bind in Belgium, and France
+        // consents there directly.
+        let (status, body) = export(&be, "FR-2026-88", "court-BE-2026-3").await;
+        let (c, message) = code(&body);
+        assert_eq!(
+            (status, c.as_str()),
+            (403, "evidence.condition_refused"),
+            "{backend:?}"
+        );
+        assert!(
+            message.contains("purpose_limited") && message.contains(FR),
+            "{message}"
+        );
+        let (status, _) = send(&be, &sha, DZ, "DZ-2026-7", json!([])).await;
+        assert_eq!(
+            status, 403,
+            "France's no_onward_transfer holds after the second hop"
+        );
+        let (status, given) = fr
+            .post(
+                &format!("/api/v1/evidence/{sha}/consents"),
+                &json!({"holder": BE, "operation": {"type": "export", "purpose": "court-BE-2026-3"}}),
+            )
+            .await;
+        assert_eq!(status, 202, "{given}");
+        consents_of(&be, &sha, 1).await;
+        let (status, zip) = export(&be, "FR-2026-88", "court-BE-2026-3").await;
+        assert_eq!(status, 200, "{backend:?}: {:?}", code(&zip));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("belgium.zip");
+        std::fs::write(&path, &zip).unwrap();
+        let report = comity_evidence::verify_package(&path);
+        assert!(
+            report.verified,
+            "{backend:?}: {:?}",
+            report.failures().collect::<Vec<_>>()
+        );
+        let allowed = report
+            .checks
+            .iter()
+            .find(|c| c.check == "use conditions")
+            .unwrap();
+        assert!(
+            allowed.reason.contains(FR) && allowed.reason.contains(DZ),
+            "both senders' conditions are checked offline: {}",
+            allowed.reason
+        );
+        let (status, _) = fr
+            .post(
+                &format!("/api/v1/evidence/{sha}/consents"),
+                &json!({"holder": FR, "operation": {"type": "export", "purpose": "x"}}),
+            )
+            .await;
+        assert_eq!(status, 404, "no consent to itself");
+
         fr.post(
             &format!("/api/v1/evidence/{sha}/consents"),
             &json!({"holder": DZ, "operation": {"type": "export", "purpose": "court-DZ-2026-7"}}),
