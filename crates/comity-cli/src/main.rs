@@ -17,6 +17,7 @@ mod nodedir;
 mod pdq;
 mod pdqshare;
 mod request;
+mod request_preview;
 
 #[derive(Parser)]
 #[command(

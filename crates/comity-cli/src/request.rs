@@ -32,6 +32,15 @@ pub enum RequestCommand {
         #[command(flatten)]
         zone: Zone,
     },
+    /// What opening would do, without opening: the law engine's answers for the two states,
+    /// the content the instruments require (ticked when the file gives it), and the refusal
+    /// opening would meet. Same file as `open`; exits 0 only if the request is ready to open.
+    Preview {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        body: PathBuf,
+    },
     /// Requests this node takes part in, newest first.
     List {
         #[arg(long)]
@@ -288,6 +297,12 @@ pub async fn run(cmd: RequestCommand) -> Result<()> {
                 .post("/api/v1/requests", &read_json(&body)?)
                 .await?;
             print_request(&r, &tz);
+        }
+        RequestCommand::Preview { dir, body } => {
+            let p = Api::for_dir(&dir)?
+                .post("/api/v1/requests/preview", &read_json(&body)?)
+                .await?;
+            crate::request_preview::print(&p)?;
         }
         RequestCommand::List { dir, state, zone } => {
             let tz = offset(&zone)?;

@@ -22,6 +22,7 @@ mod outbound;
 mod requests;
 mod requests_follow;
 mod requests_http;
+mod requests_preview;
 mod serve;
 mod tls;
 mod views;

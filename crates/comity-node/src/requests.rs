@@ -262,7 +262,7 @@ pub(crate) fn read_request(stored: &StoredRequest) -> Result<Request, NodeError>
 }
 
 impl Node {
-    fn workflows(&self) -> &Workflows {
+    pub(crate) fn workflows(&self) -> &Workflows {
         &self.inner.workflows
     }
 
@@ -275,7 +275,7 @@ impl Node {
     /// Asks the law engine about the measure between this node's state and the peer's (and
     /// about dual criminality where the basis requires it), and keeps its answers as the
     /// request's pre-flight record.
-    fn preflight(
+    pub(crate) fn preflight(
         &self,
         to: &NodeId,
         body: &Body,
@@ -431,7 +431,7 @@ impl Node {
     /// confidential or onward transfer needs it. On the requesting side the conditions are those
     /// the answer came with; on the requested side, those of the request itself; either with
     /// the consents their owner gave in it since.
-    async fn check_forwarding(&self, request: &Request) -> Result<(), NodeError> {
+    pub(crate) async fn check_forwarding(&self, request: &Request) -> Result<(), NodeError> {
         let to = comity_workflow::Destination::Node(request.requested.clone());
         for link in &request.links {
             let Some(stored) = self.store().get_request(&link.request.to_string()).await? else {

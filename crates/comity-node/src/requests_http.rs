@@ -19,6 +19,10 @@ use crate::{ActOn, Node, NodeError, Offer, OpenFollowUp, OpenRequest, now_ms};
 pub(crate) fn api_routes() -> Router<Node> {
     Router::new()
         .route("/api/v1/requests", post(open).get(list))
+        .route(
+            "/api/v1/requests/preview",
+            post(crate::requests_preview::preview),
+        )
         .route("/api/v1/requests/{id}", get(show))
         .route("/api/v1/requests/{id}/actions", post(act))
         .route("/api/v1/requests/{id}/allowed", get(allowed))

@@ -56,6 +56,37 @@ fn a_request_is_opened_shown_and_acted_upon_from_the_command_line() {
     });
     let body = base.path().join("open.json");
     std::fs::write(&body, open.to_string()).unwrap();
+    let preview = ok(&[
+        "request",
+        "preview",
+        "--dir",
+        dz,
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert!(
+        preview.starts_with("pre-flight DZ → FR, preservation")
+            && preview.ends_with("ready to open\n"),
+        "{preview}"
+    );
+    let mut faulty = open.clone();
+    faulty["conditions"]["purposes"] = json!([]);
+    let faulty_file = base.path().join("faulty.json");
+    std::fs::write(&faulty_file, faulty.to_string()).unwrap();
+    let refused = comity(&[
+        "request",
+        "preview",
+        "--dir",
+        dz,
+        "--body",
+        faulty_file.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("not ready to open: [workflow.invalid_fields]"),
+        "{err}"
+    );
+    assert!(err.contains("conditions.purposes"), "{err}");
     let out = ok(&[
         "request",
         "open",

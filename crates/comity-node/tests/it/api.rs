@@ -169,6 +169,7 @@ async fn the_openapi_document_describes_every_route() {
             "post /api/v1/pdq/subscribe",
             "post /api/v1/pdq/unsubscribe",
             "post /api/v1/requests",
+            "post /api/v1/requests/preview",
             "post /api/v1/requests/{id}/actions",
             "post /api/v1/requests/{id}/follow-ups",
         ]

@@ -410,3 +410,91 @@ async fn a_lapsed_preservation_expires_on_both_sides_and_cannot_be_acted_upon() 
         fed.shutdown().await;
     }
 }
+
+/// The preview runs the checks of opening without opening: it shows the law engine's answers,
+/// lists the content the instruments require with what is given, and names the refusal opening
+/// would meet; nothing is stored or sent, and a preview that says ready opens.
+#[tokio::test]
+async fn a_preview_shows_the_preflight_and_what_is_missing_and_opens_nothing() {
+    let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    let dz = fed.api("dz-247");
+    // Assistance between Algeria and France rests on their 2016 convention, which asks for
+    // content of its own.
+    let mla = json!({"kind": "mutual_assistance", "body": {
+        "case": {"requesting_authority": "Public Prosecutor of Algiers",
+                 "case_reference": "DZ-2026-0042",
+                 "offences": ["illegal_access", "computer_fraud"],
+                 "facts": "Servers hosted in France were used to divert payments."},
+        "measure": "stored_data",
+        "data": "Connection logs of the servers used, 1-20 January 2026",
+        "custodian_or_location": "Hosting provider in Roubaix, France"}});
+    let mut req = json!({"to": "fr-ocl", "body": mla, "conditions": conditions()});
+    let (status, first) = dz.post("/api/v1/requests/preview", &req).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["ready"], false, "{first}");
+    assert_eq!(first["preflight"]["measure"], "stored_data", "{first}");
+    assert!(
+        first["preflight"]["dual_criminality"].is_object(),
+        "the preview asks the engine as opening does: {first}"
+    );
+    assert_eq!(first["preflight"]["requested"], "FR", "{first}");
+    let required = first["required_content"].as_array().unwrap();
+    assert!(!required.is_empty(), "{first}");
+    assert!(
+        required
+            .iter()
+            .all(|r| r["given"] == false && r["instrument"].is_string())
+    );
+    let refusal = &first["refusal"];
+    assert_eq!(refusal["code"], "workflow.invalid_fields", "{first}");
+    let named: Vec<&str> = refusal["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    for r in required {
+        let field = format!("content[{}]", r["item"]);
+        assert!(named.contains(&field.as_str()), "{field} in {named:?}");
+    }
+
+    req["content"] = content_for(refusal["problems"].as_array().unwrap());
+    let (_, second) = dz.post("/api/v1/requests/preview", &req).await;
+    let all_given = second["required_content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["given"] == true);
+    assert!(all_given, "{second}");
+    if second["preflight"]["negatives"]
+        .as_array()
+        .is_some_and(|n| !n.is_empty())
+    {
+        assert_eq!(second["ready"], false, "{second}");
+        assert_eq!(second["refusal"]["code"], "workflow.override_required");
+        req["override_reason"] =
+            json!("urgent: the logs will be lost before a treaty basis is settled");
+    }
+    let (_, third) = dz.post("/api/v1/requests/preview", &req).await;
+    assert_eq!(third["ready"], true, "{third}");
+    assert_eq!(third["refusal"], Value::Null);
+    let (_, listed) = dz.get("/api/v1/requests").await;
+    assert_eq!(listed, json!([]), "a preview opens nothing");
+    let (_, outbox) = dz.get("/api/v1/outbox").await;
+    assert_eq!(outbox, json!([]), "a preview sends nothing");
+
+    let (status, opened) = dz.post("/api/v1/requests", &req).await;
+    assert_eq!(status, 201, "what the preview found ready opens: {opened}");
+    let (status, unknown) = dz
+        .post(
+            "/api/v1/requests/preview",
+            &json!({"to": "xx-nobody", "body": body(), "conditions": conditions()}),
+        )
+        .await;
+    assert_eq!(
+        (status, unknown["error"]["code"].as_str()),
+        (403, Some("fed.unknown_node")),
+        "as opening answers: {unknown}"
+    );
+    fed.shutdown().await;
+}
