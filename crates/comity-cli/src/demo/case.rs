@@ -10,7 +10,7 @@ use comity_model::{Jurisdiction, NodeId, PreservationRequest, Timestamp};
 use comity_workflow::{
     Action, AssistanceMeasure, Body, Case, Consent, Destination, Extradition, ExtraditionPurpose,
     JurisdictionConsultation, Link, MutualAssistance, Person, ProsecutionInLieu, Rel,
-    TrafficDisclosure, UseConditions, cite_text,
+    SpontaneousInformation, TrafficDisclosure, UseConditions, cite_text,
 };
 use serde_json::{Value, json};
 
@@ -110,7 +110,8 @@ pub async fn run(live: &mut Live) -> Result<()> {
     }));
     let id = preservation_phase(live).await?;
     traffic_phase(live, &id).await?;
-    mutual_assistance_phase(live, &id).await?;
+    let mla = mutual_assistance_phase(live, &id).await?;
+    onward_to_morocco(live, &mla).await?;
     consultation_phase(live).await?;
     competing_extraditions(live).await?;
     nationality_phase(live).await?;
@@ -248,7 +249,7 @@ async fn traffic_phase(live: &mut Live, preserved: &str) -> Result<()> {
 
 /// Phase 3: between the central authorities, the preserved data are requested, seized and
 /// returned.
-async fn mutual_assistance_phase(live: &mut Live, preserved: &str) -> Result<()> {
+async fn mutual_assistance_phase(live: &mut Live, preserved: &str) -> Result<String> {
     println!(
         "\n3. Mutual assistance: the evidence returned to Algeria (Budapest Arts. 25, 27, 31)"
     );
@@ -345,6 +346,66 @@ async fn mutual_assistance_phase(live: &mut Live, preserved: &str) -> Result<()>
             reason: "The data were received through mutual assistance".to_owned(),
         },
         "France may let the provider delete the copy",
+    )
+    .await?;
+    live.show().await?;
+    Ok(mla)
+}
+
+/// Phase 3b: the proceeds went through Morocco, so Algeria informs Morocco of what France
+/// returned. France's conditions keep it to the case: Algeria's node refuses until France
+/// consents, which France does on the closed request.
+async fn onward_to_morocco(live: &mut Live, mla: &str) -> Result<()> {
+    println!(
+        "
+3b. France's results passed on to Morocco, with France's consent (Budapest Arts. 26, 28.2)"
+    );
+    let body = Body::SpontaneousInformation(SpontaneousInformation {
+        providing_authority: "Algeria — Ministry of Justice, central authority".to_owned(),
+        offences: OFFENCES.map(str::to_owned).to_vec(),
+        summary: "The servers' logs France returned show the stolen funds leaving through mule accounts at Moroccan banks.".to_owned(),
+    });
+    let links = [Link {
+        rel: Rel::SpawnedFrom,
+        request: mla.parse()?,
+    }];
+    let conditions = conditions("dz-moj", CASE)?;
+    let refusal = live
+        .refused_open("dz-moj", "ma-moj", &body, &conditions, &links)
+        .await?;
+    if !refusal.contains("[workflow.consent_required]") {
+        bail!("dz-moj refused to inform Morocco for another reason: {refusal}");
+    }
+    println!("  dz-moj's node refuses to pass France's results on: {refusal}");
+    live.act(
+        mla,
+        "fr-moj",
+        "central-authority",
+        Action::Consent {
+            to: Destination::Node(node("ma-moj")?),
+            purpose: None,
+            reference: "BEPI-2026-311/C1".to_owned(),
+        },
+        "France consents to its results going to Morocco, for the case",
+    )
+    .await?;
+    let informed = live
+        .open(
+            "dz-moj",
+            "ma-moj",
+            &body,
+            &conditions,
+            &links,
+            URGENT,
+            "with France's consent recorded, Algeria informs Morocco",
+        )
+        .await?;
+    live.act(
+        &informed,
+        "ma-moj",
+        "central-authority",
+        Action::AcceptConditions,
+        "Morocco accepts Algeria's conditions and receives the information",
     )
     .await?;
     live.show().await

@@ -136,6 +136,27 @@ impl Live {
         Ok(id)
     }
 
+    /// Tries to open a request that `from`'s node must refuse; returns the refusal it gave.
+    /// Nothing is opened, so nothing is tracked.
+    pub async fn refused_open(
+        &self,
+        from: &'static str,
+        to: &'static str,
+        body: &Body,
+        conditions: &UseConditions,
+        links: &[Link],
+    ) -> Result<String> {
+        let open = json!({"to": to, "body": body, "conditions": conditions, "links": links});
+        match self.api(from)?.post("/api/v1/requests", &open).await {
+            Ok(v) => bail!(
+                "{from} opened the {} {} although it should have refused it",
+                body.kind(),
+                v["id"]
+            ),
+            Err(e) => Ok(e.to_string()),
+        }
+    }
+
     /// `by` acts on request `id` in `role`; waits until the other side holds the transition.
     pub async fn act(
         &mut self,

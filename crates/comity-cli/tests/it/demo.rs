@@ -35,8 +35,8 @@ fn the_demo_runs_the_whole_case_between_live_nodes_and_both_sides_agree() {
         .lines()
         .filter(|l| l.ends_with("same on both"))
         .collect();
-    assert_eq!(table.len(), 9, "{text}");
-    assert!(text.contains("9 requests; "), "{text}");
+    assert_eq!(table.len(), 10, "{text}");
+    assert!(text.contains("10 requests; "), "{text}");
 
     // Preservation in France and onward in Morocco, the evidence returned, the forum agreed.
     assert_eq!(
@@ -56,6 +56,20 @@ fn the_demo_runs_the_whole_case_between_live_nodes_and_both_sides_agree() {
         "{text}"
     );
     assert!(text.contains("SHA-256"), "{text}");
+    // France's results reach Morocco only once France consented.
+    assert!(
+        text.contains("dz-moj's node refuses to pass France's results on: ")
+            && text.contains("[workflow.consent_required]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fr-moj as central-authority consent"),
+        "{text}"
+    );
+    assert_eq!(
+        state_of(agreed(&text, "spontaneous_information", "dz-moj", "ma-moj")[0]),
+        "delivered"
+    );
     // The evidence travelled to Algeria and its court package verifies offline.
     assert!(
         text.contains("custody: acquired (fr-moj/api) → sealed (fr-moj/api) → sent (fr-moj/api) → received (dz-moj/node) → verified (dz-moj/node)"),
