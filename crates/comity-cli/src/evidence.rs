@@ -90,8 +90,17 @@ pub enum EvidenceCommand {
         #[arg(long)]
         dir: PathBuf,
     },
-    /// As the providing node, consent to the holder forwarding (`--forward-to`) or exporting
-    /// (`--export`) an item for a purpose; the signed consent is sent to the holder.
+    /// Withdraw an offer this node sent that is still open (e.g. sent to the wrong node): its
+    /// chunks are no longer served and the recipient registers nothing.
+    Withdraw {
+        #[arg(long)]
+        dir: PathBuf,
+        transfer: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// As a node that sent the item, consent to the holder forwarding (`--forward-to`) or
+    /// exporting (`--export`) it for a purpose; the signed consent is sent to the holder.
     Consent {
         #[arg(long)]
         dir: PathBuf,
@@ -230,6 +239,20 @@ async fn run_async(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
             for t in v["transfers"].as_array().into_iter().flatten() {
                 println!("{}", transfer_line(t));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        EvidenceCommand::Withdraw {
+            dir,
+            transfer,
+            reason,
+        } => {
+            let t = Api::for_dir(&dir)?
+                .post(
+                    &format!("/api/v1/evidence/transfers/{}/withdraw", encode(&transfer)),
+                    &json!({ "reason": reason }),
+                )
+                .await?;
+            println!("{}", transfer_line(&t));
             Ok(ExitCode::SUCCESS)
         }
         EvidenceCommand::Consent {

@@ -70,6 +70,8 @@ pub enum NodeError {
     },
     #[error("evidence {0} is not offered to {1}")]
     NotOffered(String, String),
+    #[error("transfer {id} has already ended ({state}); only an open offer can be withdrawn")]
+    TransferEnded { id: String, state: String },
     #[error("evidence {0} is already held by this node; nothing was received")]
     AlreadyHeld(String),
     #[error(
@@ -115,6 +117,7 @@ impl NodeError {
             Self::PreservationTooShort { .. } => "request.preservation_too_short",
             Self::NotOffered(..) => "evidence.not_offered",
             Self::AlreadyHeld(_) => "evidence.already_held",
+            Self::TransferEnded { .. } => "evidence.transfer_ended",
             Self::ProofRefused { .. } => "evidence.proof_refused",
             Self::PeerRefused { .. } => "evidence.peer_refused",
             Self::ShuttingDown => "node.shutting_down",
@@ -141,7 +144,7 @@ impl NodeError {
                 StatusCode::NOT_FOUND
             }
             Self::Evidence(EvidenceError::ConditionRefused { .. }) => StatusCode::FORBIDDEN,
-            Self::AlreadyHeld(_) => StatusCode::CONFLICT,
+            Self::AlreadyHeld(_) | Self::TransferEnded { .. } => StatusCode::CONFLICT,
             Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Evidence(EvidenceError::Storage(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -193,12 +193,13 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
         .peer
         .parse()
         .map_err(|e: comity_model::ModelError| Stop::Refuse(e.into()))?;
+    // The chain first: an offer withdrawn or refused there leaves no staging file behind.
+    let links = custody_with_proofs(node, t, &peer).await?;
     let vault = node.inner.vault.clone();
     let mut assembler = tokio::task::spawn_blocking(move || vault.assembler(offer))
         .await
         .map_err(|e| Stop::Retry(TRANSPORT.into(), e.to_string()))?
         .map_err(|e| stop(e.into()))?;
-    let links = custody_with_proofs(node, t, &peer).await?;
     let missing = assembler.missing();
     let total = missing.len();
     let requests = missing.into_iter().map(|index| {
@@ -209,7 +210,15 @@ async fn pull_round(node: &Node, t: &Transfer) -> Result<(), Stop> {
     let mut chunks = futures_util::stream::iter(requests).buffered(IN_FLIGHT);
     let mut k = 0;
     while let Some((index, fetched)) = chunks.next().await {
-        let bytes = fetched?;
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            // The provider refused (the offer was withdrawn): nothing partial is kept.
+            Err(refused @ Stop::Refuse(_)) => {
+                let _ = assembler.abandon();
+                return Err(refused);
+            }
+            Err(retry) => return Err(retry),
+        };
         if let Err(e) = assembler.accept(index, &bytes) {
             let e: NodeError = e.into();
             if !transient(&e) {

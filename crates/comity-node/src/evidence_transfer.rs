@@ -27,6 +27,7 @@ use crate::{Node, NodeError, SendRequest, now_ms};
 pub(crate) fn routes() -> Router<Node> {
     Router::new()
         .route("/api/v1/evidence/transfers", get(list_transfers))
+        .route("/api/v1/evidence/transfers/{id}/withdraw", post(withdraw))
         .route("/api/v1/evidence/{sha256}/send", post(send))
         .route("/api/v1/evidence/{sha256}/consents", post(consent))
 }
@@ -663,6 +664,52 @@ async fn consent(
         Json(json!({"holder": req.holder, "message_id": message, "consent": value})),
     )
         .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Withdraw {
+    reason: String,
+}
+
+/// The provider withdraws an offer still open (sent to the wrong node, or no longer to be
+/// given): its chunks are no longer served, so the recipient's pull ends refused
+/// (`evidence.not_offered`) and nothing partial is registered there. The `sent` event stays in
+/// the custody chain: the item was offered.
+async fn withdraw(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Withdraw>,
+) -> Result<Json<Value>, NodeError> {
+    if req.reason.trim().is_empty() || req.reason.len() > 1024 {
+        return Err(NodeError::BadRequest(
+            "reason must be 1 to 1024 bytes".into(),
+        ));
+    }
+    let store = node.store();
+    let t = store
+        .transfer(&id)
+        .await?
+        .filter(|t| t.direction == "out")
+        .ok_or_else(|| NodeError::NotFound(format!("outgoing transfer {id}")))?;
+    let reason = format!("withdrawn by {}: {}", node.id(), req.reason.trim());
+    let ended = store
+        .end_transfer(
+            &t.id,
+            "out",
+            "withdrawn",
+            Some(("evidence.withdrawn", &reason)),
+            now_ms(),
+        )
+        .await?;
+    if !ended {
+        return Err(NodeError::TransferEnded { id, state: t.state });
+    }
+    let t = store
+        .transfer(&id)
+        .await?
+        .ok_or_else(|| NodeError::NotFound(format!("outgoing transfer {id}")))?;
+    Ok(Json(transfer_view(&t)))
 }
 
 async fn list_transfers(State(node): State<Node>) -> Result<Json<Value>, NodeError> {

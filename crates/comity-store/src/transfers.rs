@@ -210,8 +210,10 @@ impl Store {
         Ok(())
     }
 
-    /// Ends an open transfer (`offered` or `pending`) as `completed` (every chunk received) or
-    /// `refused`; `false` when it had already ended (a repeated report changes nothing).
+    /// Ends an open transfer (`offered` or `pending`) as `completed` (every chunk received),
+    /// `refused` or `withdrawn`; `false` when it had already ended (a repeated report changes
+    /// nothing). `completed` also ends a withdrawn offer: the recipient had every chunk before
+    /// the withdrawal took effect, and the record says what happened.
     pub async fn end_transfer(
         &self,
         id: &str,
@@ -224,7 +226,8 @@ impl Store {
         let n = on_pool!(self, pool => sqlx::query(
             "UPDATE evidence_transfers SET state = $3, error_code = $4, error_message = $5, \
              updated_at = $6, received = CASE WHEN $3 = 'completed' THEN chunks ELSE received END \
-             WHERE id = $1 AND direction = $2 AND state IN ('offered', 'pending')",
+             WHERE id = $1 AND direction = $2 \
+             AND (state IN ('offered', 'pending') OR ($3 = 'completed' AND state = 'withdrawn'))",
         )
         .bind(id)
         .bind(direction)

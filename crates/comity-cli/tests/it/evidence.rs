@@ -250,6 +250,14 @@ fn evidence_is_sent_to_another_node_and_the_transfer_listed_on_both_sides() {
     }
     assert_eq!(line(dz), format!("{id} in fr-ocl completed 1/1 {sha}"));
     assert_eq!(line(fr), format!("{id} out dz-247 completed 1/1 {sha}"));
+    let late = comity(&[
+        "evidence", "withdraw", "--dir", fr, &id, "--reason", "too late",
+    ]);
+    let err = String::from_utf8_lossy(&late.stderr);
+    assert!(
+        !late.status.success() && err.contains("[evidence.transfer_ended]"),
+        "a completed transfer cannot be withdrawn: {err}"
+    );
     let shown = ok(&["evidence", "show", "--dir", dz, &sha]);
     for action in [
         "\tacquired\tfr-ocl/api\t",

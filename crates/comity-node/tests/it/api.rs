@@ -159,6 +159,7 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/requests/{id}/follow-ups",
             "get /openapi.json",
             "post /api/v1/evidence",
+            "post /api/v1/evidence/transfers/{id}/withdraw",
             "post /api/v1/evidence/{sha256}/consents",
             "post /api/v1/evidence/{sha256}/send",
             "post /api/v1/messages",

@@ -252,7 +252,7 @@ async fn chunks_that_do_not_match_the_offer_are_refused_and_nothing_is_registere
                 .exists()
         );
         let staging = fed.evidence_dir(DZ).join("staging");
-        let left = std::fs::read_dir(&staging).map_or(0, |d| d.count());
+        let left = std::fs::read_dir(&staging).unwrap().count();
         assert_eq!(left, 0, "{backend:?}: no staging file is left");
         assert!(custody_entries(&fed.api(DZ)).await.is_empty());
 
@@ -669,6 +669,73 @@ async fn an_offer_whose_proof_does_not_prove_its_event_is_refused() {
         assert_ne!(control["error"]["code"], "evidence.proof_refused");
         let (status, _) = dz.get(&format!("/api/v1/evidence/{sha}")).await;
         assert_eq!(status, 404, "{backend:?}: nothing registered");
+        fed.shutdown().await;
+    }
+}
+
+/// The provider withdraws an offer before the recipient could pull it: the recipient's pull
+/// ends refused with nothing registered and no staging file left; an ended transfer cannot be
+/// withdrawn; the provider's `sent` stays in the item's custody.
+#[tokio::test]
+async fn a_withdrawn_offer_is_not_pulled_and_leaves_nothing_at_the_recipient() {
+    for backend in backends() {
+        let mut fed = Federation::start(backend, &[FR, DZ]).await;
+        let fr = fed.api(FR);
+        let sha = seize(&fr, "FR-2026-12", "wrong-node.pcap", content(300_000, 9)).await;
+        let dz = fed.index(DZ);
+        fed.stop_node(dz).await;
+        let (status, offered) = send(&fr, &sha, DZ, "DZ-2026-4", json!([])).await;
+        assert_eq!(status, 202, "{offered}");
+        let id = offered["id"].as_str().unwrap().to_owned();
+        let withdraw = format!("/api/v1/evidence/transfers/{id}/withdraw");
+        let (status, v) = fr.post(&withdraw, &json!({"reason": " "})).await;
+        assert_eq!(
+            (status, v["error"]["code"].as_str()),
+            (400, Some("api.bad_request")),
+            "{v}"
+        );
+        let (status, withdrawn) = fr
+            .post(&withdraw, &json!({"reason": "sent to the wrong node"}))
+            .await;
+        assert_eq!(status, 200, "{withdrawn}");
+        assert_eq!(withdrawn["state"], "withdrawn");
+        assert_eq!(withdrawn["error"]["code"], "evidence.withdrawn");
+        let (status, again) = fr.post(&withdraw, &json!({"reason": "twice"})).await;
+        assert_eq!(
+            (status, again["error"]["code"].as_str()),
+            (409, Some("evidence.transfer_ended")),
+            "{again}"
+        );
+        let (status, _) = fr
+            .post(
+                "/api/v1/evidence/transfers/nope/withdraw",
+                &json!({"reason": "x"}),
+            )
+            .await;
+        assert_eq!(status, 404);
+
+        fed.start_node(dz).await;
+        let at_dz = transfer_when(&fed.api(DZ), &id, ended).await;
+        assert_eq!(at_dz["state"], "refused", "{backend:?}: {at_dz}");
+        assert!(
+            at_dz["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("evidence.not_offered"),
+            "{at_dz}"
+        );
+        let (status, _) = fed.api(DZ).get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(status, 404, "nothing registered");
+        let staging = fed.evidence_dir(DZ).join("staging");
+        let left = std::fs::read_dir(&staging).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "no staging file left in {}", staging.display());
+        let at_fr = transfer_when(&fr, &id, |t| t["state"] != "offered").await;
+        assert_eq!(
+            at_fr["state"], "withdrawn",
+            "the recipient's report changes nothing"
+        );
+        let (_, item) = fr.get(&format!("/api/v1/evidence/{sha}")).await;
+        assert!(actions(&item).contains(&"sent".to_owned()), "{item}");
         fed.shutdown().await;
     }
 }
