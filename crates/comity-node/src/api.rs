@@ -29,6 +29,7 @@ pub(crate) fn router(node: Node) -> Router {
         .merge(crate::ledger_http::api_routes())
         .merge(crate::hashlists::api_routes())
         .merge(crate::requests_http::api_routes())
+        .merge(crate::law_http::api_routes())
         .merge(crate::evidence::routes())
         .route_layer(middleware::from_fn_with_state(node.clone(), require_token));
     Router::new()

@@ -32,6 +32,9 @@ pub enum NodeError {
     PeerUnavailable(String),
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
+    /// A question to the law engine it cannot answer as asked.
+    #[error(transparent)]
+    Law(#[from] comity_law::LawError),
     #[error("node {0} is not a member of the federation trust list")]
     UnknownNode(String),
     #[error("message is addressed to {to}, not to this node ({me})")]
@@ -105,6 +108,7 @@ impl NodeError {
             Self::UnknownList(_) => "pdq.unknown_list",
             Self::PeerUnavailable(_) => "node.peer_unavailable",
             Self::Workflow(e) => e.code(),
+            Self::Law(e) => e.code(),
             Self::UnknownNode(_) => "fed.unknown_node",
             Self::WrongRecipient { .. } => "fed.wrong_recipient",
             Self::ClockSkew { .. } => "fed.clock_skew",
@@ -138,6 +142,7 @@ impl NodeError {
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Workflow(e) => workflow_status(e),
+            Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
@@ -172,6 +177,11 @@ impl NodeError {
         let mut v = serde_json::json!({ "code": self.code(), "message": self.to_string() });
         if let Some(p) = self.problems() {
             v["problems"] = serde_json::json!(p);
+        }
+        if let Self::Law(e) = self
+            && !e.field().is_empty()
+        {
+            v["field"] = e.field().into();
         }
         v
     }

@@ -15,6 +15,7 @@ mod evidence_transfer;
 mod federation;
 mod hashlists;
 mod inbound;
+mod law_http;
 mod ledger;
 mod ledger_http;
 mod node;

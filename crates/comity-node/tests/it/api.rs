@@ -162,6 +162,7 @@ async fn the_openapi_document_describes_every_route() {
             "post /api/v1/evidence/transfers/{id}/withdraw",
             "post /api/v1/evidence/{sha256}/consents",
             "post /api/v1/evidence/{sha256}/send",
+            "post /api/v1/law/eval",
             "post /api/v1/messages",
             "post /api/v1/outbox/requeue",
             "post /api/v1/pdq/match",
@@ -178,5 +179,61 @@ async fn the_openapi_document_describes_every_route() {
     let (_, node) = fed.api("dz-247").get("/api/v1/node").await;
     assert_eq!(node["node"], "dz-247");
     assert_eq!(node["trust_list_serial"], 1);
+    fed.shutdown().await;
+}
+
+/// The law engine answers through the node as `comity law eval` does, with the node's packs;
+/// a question it cannot take names the field, and the route needs the API token.
+#[tokio::test]
+async fn the_law_engine_answers_through_the_node() {
+    let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    let dz = fed.api("dz-247");
+    let question = json!({"question": "legal_basis", "requesting": "DZ", "requested": "FR",
+                          "measure": "stored_data", "date": "2026-11-28"});
+    let (status, answer) = dz.post("/api/v1/law/eval", &question).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["question"], "legal_basis");
+    let treaties: Vec<&str> = answer["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["treaty"].as_str())
+        .collect();
+    assert!(treaties.contains(&"fr_dz_mla_2016"), "{answer}");
+    let offline = comity_law::LawPacks::shipped()
+        .unwrap()
+        .eval_to_string(&question.to_string(), false)
+        .unwrap();
+    let offline: serde_json::Value = serde_json::from_str(&offline).unwrap();
+    assert_eq!(
+        answer, offline,
+        "the node answers as the engine does offline"
+    );
+
+    let (status, e) = dz
+        .post(
+            "/api/v1/law/eval",
+            &json!({"question": "legal_basis", "requesting": "DZ"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["code"], "law.missing_field");
+    assert_eq!(e["error"]["field"], "requested");
+    let (status, e) = dz
+        .post_bytes("/api/v1/law/eval", b"{not json".to_vec())
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (422, Some("law.invalid_json")),
+        "{e}"
+    );
+
+    let anonymous = reqwest::Client::new()
+        .post(format!("{}/api/v1/law/eval", dz.base))
+        .json(&question)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
     fed.shutdown().await;
 }

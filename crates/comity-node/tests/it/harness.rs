@@ -268,7 +268,7 @@ impl Federation {
 }
 
 pub struct Api {
-    base: String,
+    pub base: String,
     http: reqwest::Client,
 }
 
