@@ -356,13 +356,17 @@ impl Node {
         Ok(Some(pf))
     }
 
-    /// Opens a request from this node's user: pre-flight, open, store, send.
-    pub async fn open_request(&self, req: OpenRequest) -> Result<Request, NodeError> {
+    /// The draft `req` asks this node to open as `id`, with the pre-flight the law engine
+    /// gives for it at `now`.
+    pub(crate) fn draft(
+        &self,
+        req: OpenRequest,
+        id: MessageId,
+        now: Timestamp,
+    ) -> Result<Draft, NodeError> {
         if self.trust().member(&req.to).is_none() {
             return Err(NodeError::UnknownNode(req.to.to_string()));
         }
-        let now_ms = now_ms();
-        let now = Timestamp::from_unix_ms(now_ms);
         let preflight = self.preflight(
             &req.to,
             &req.body,
@@ -371,17 +375,25 @@ impl Node {
             req.override_reason,
             now,
         )?;
-        let id = MessageId::from_parts(u64::try_from(now_ms).unwrap_or(0), rand::random());
-        let draft = Draft {
+        Ok(Draft {
             id,
             requesting: self.id().clone(),
-            requested: req.to.clone(),
+            requested: req.to,
             body: req.body,
             content: req.content,
             conditions: req.conditions,
             preflight,
             links: req.links,
-        };
+        })
+    }
+
+    /// Opens a request from this node's user: pre-flight, open, store, send.
+    pub async fn open_request(&self, req: OpenRequest) -> Result<Request, NodeError> {
+        let now_ms = now_ms();
+        let now = Timestamp::from_unix_ms(now_ms);
+        let id = MessageId::from_parts(u64::try_from(now_ms).unwrap_or(0), rand::random());
+        let draft = self.draft(req, id, now)?;
+        let to = draft.requested.clone();
         let draft_json = serde_json::to_value(&draft)
             .map_err(|e| NodeError::BadRequest(format!("draft cannot be written: {e}")))?;
         let (request, t) = Request::open(draft, &self.workflows().rules, now)?;
@@ -393,13 +405,13 @@ impl Node {
         });
         let (outbound, accepted) = self.seal_request_message(&request, body, None).await?;
         let (change, json) = change_of(&request)?;
-        let ledger = state_entry(self.id(), None, req.to.as_str(), &request, &t, &json, now)?;
+        let ledger = state_entry(self.id(), None, to.as_str(), &request, &t, &json, now)?;
         let event = transition_event(None, None, &t, now, Some(accepted.id.to_string()));
         let new = NewRequest {
             id: id.to_string(),
             kind: request.kind.as_str().to_owned(),
             side: Side::Requesting,
-            peer: req.to.to_string(),
+            peer: to.to_string(),
             change,
         };
         self.store()
@@ -411,13 +423,13 @@ impl Node {
             match f {
                 FollowUp::ExtendPreservation { preservation } => {
                     let extend = Action::Extend { mla: request.id };
-                    self.follow_up(*preservation, extend, &req.to).await;
+                    self.follow_up(*preservation, extend, &to).await;
                 }
                 FollowUp::CloseProvisionalArrest { arrest } => {
                     let received = Action::ExtraditionReceived {
                         extradition: request.id,
                     };
-                    self.follow_up(*arrest, received, &req.to).await;
+                    self.follow_up(*arrest, received, &to).await;
                 }
                 FollowUp::OnwardPreservation { .. } | FollowUp::ProsecutionInLieu { .. } => {}
             }

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use comity_model::{MessageId, Timestamp};
-use comity_workflow::{Draft, Request};
+use comity_workflow::Request;
 use serde_json::{Value, json};
 
 use crate::api::ApiJson;
@@ -15,37 +15,22 @@ impl Node {
     /// Runs every check `open_request` runs, on the same input, without opening: `ready` is
     /// whether opening would succeed now; `refusal` is the error it would meet otherwise.
     pub async fn preview_request(&self, req: OpenRequest) -> Result<Value, NodeError> {
-        if self.trust().member(&req.to).is_none() {
-            return Err(NodeError::UnknownNode(req.to.to_string()));
-        }
         let now_ms = now_ms();
         let now = Timestamp::from_unix_ms(now_ms);
-        let preflight = self.preflight(
-            &req.to,
-            &req.body,
-            &req.facts,
-            req.channel.as_deref(),
-            req.override_reason,
-            now,
-        )?;
+        let id = MessageId::from_parts(u64::try_from(now_ms).unwrap_or(0), [0; 10]);
+        let draft = self.draft(req, id, now)?;
+        let preflight = draft.preflight.clone();
         let required: Vec<Value> = preflight
             .iter()
             .flat_map(|pf| pf.required_content())
             .map(|(item, instrument)| {
-                json!({"item": item, "instrument": instrument,
-                       "given": req.content.get(item).is_some_and(|v| !v.trim().is_empty())})
+                let given = draft
+                    .content
+                    .get(item)
+                    .is_some_and(|v| !v.trim().is_empty());
+                json!({"item": item, "instrument": instrument, "given": given})
             })
             .collect();
-        let draft = Draft {
-            id: MessageId::from_parts(u64::try_from(now_ms).unwrap_or(0), [0; 10]),
-            requesting: self.id().clone(),
-            requested: req.to,
-            body: req.body,
-            content: req.content,
-            conditions: req.conditions,
-            preflight: preflight.clone(),
-            links: req.links,
-        };
         let refusal = match Request::open(draft, &self.workflows().rules, now) {
             Ok((request, _)) => self.check_forwarding(&request).await.err(),
             Err(e) => Some(NodeError::from(e)),
