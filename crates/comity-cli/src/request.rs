@@ -170,7 +170,16 @@ fn shown(v: &Value, tz: &Shown) -> String {
     }
 }
 
-fn s(v: &Value) -> &str {
+/// The strings of a JSON array (nothing for anything else).
+pub(crate) fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or("-")
 }
 
@@ -216,12 +225,7 @@ fn print_request(r: &Value, tz: &Shown) {
             }
         );
     }
-    let allowed: Vec<&str> = r["allowed"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let allowed = strings(&r["allowed"]);
     println!("allowed now: {}", allowed.join(", "));
     let pf = &r["request"]["preflight"];
     for n in pf["negatives"].as_array().into_iter().flatten() {
@@ -269,12 +273,7 @@ fn print_request(r: &Value, tz: &Shown) {
                 s(&e["to"])
             )
         };
-        let articles: Vec<&str> = e["articles"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let articles = strings(&e["articles"]);
         println!(
             "  {}  {:<22} {}{}",
             shown(&e["at"], tz),

@@ -3,17 +3,7 @@
 use anyhow::{Result, bail};
 use serde_json::Value;
 
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("-")
-}
-
-fn strings(v: &Value) -> Vec<&str> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect()
-}
+use crate::request::{s, strings};
 
 /// Prints the law engine's answers, the content the instruments require and whether opening
 /// would succeed; an error (exit 1) when it would not.

@@ -49,14 +49,12 @@ impl Store {
     /// at once; on PostgreSQL other live processes may hold leases, so these are left to lapse
     /// at their expiry, which their holders keep pushing forward while they work.
     pub async fn free_orphaned_leases(&self) -> Result<u64, StoreError> {
-        match self.backend() {
-            "sqlite" => {
-                let sql = "UPDATE peers SET lease_until = 0, lease_holder = NULL WHERE lease_holder IS NOT NULL";
-                let done = on_pool!(self, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected())?);
-                Ok(done)
-            }
-            _ => Ok(0),
-        }
+        let crate::pool::Db::Sqlite(pool) = &self.db else {
+            return Ok(0);
+        };
+        let sql =
+            "UPDATE peers SET lease_until = 0, lease_holder = NULL WHERE lease_holder IS NOT NULL";
+        Ok(sqlx::query(sql).execute(pool).await?.rows_affected())
     }
 
     /// Records a failed delivery attempt and returns the number of failures in a row.
