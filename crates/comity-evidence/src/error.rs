@@ -49,6 +49,24 @@ pub enum EvidenceError {
     PackageFormat(String),
     #[error("package file error: {0}")]
     PackageIo(String),
+    #[error(
+        "package entry {entry:?} refused: {reason}; package entries are named A-Z a-z 0-9 . _ - in folders separated by /"
+    )]
+    PackageEntryName { entry: String, reason: String },
+    #[error(
+        "package entry {entry:?} refused: {reason}; an extractor could show either copy, so neither is read"
+    )]
+    PackageDuplicate { entry: String, reason: String },
+    #[error("package entry {entry:?} refused: {reason}; a package holds only plain files")]
+    PackageEntryType { entry: String, reason: String },
+    #[error(
+        "zip structure refused at {entry}: {reason}; verify the zip exactly as the node exported it, or a folder extracted from it"
+    )]
+    PackageZipLayout { entry: String, reason: String },
+    #[error("package entry {entry:?} refused: {reason}")]
+    PackageTooLarge { entry: String, reason: String },
+    #[error("{0} is listed by the signed index but missing from the package")]
+    PackageMissing(String),
     #[error(transparent)]
     Ledger(#[from] comity_ledger::LedgerError),
 }
@@ -74,6 +92,12 @@ impl EvidenceError {
             Self::ConditionRefused { .. } => "evidence.condition_refused",
             Self::PackageFormat(_) => "evidence.package_format",
             Self::PackageIo(_) => "evidence.package_io",
+            Self::PackageEntryName { .. } => "evidence.package_entry_name",
+            Self::PackageDuplicate { .. } => "evidence.package_duplicate",
+            Self::PackageEntryType { .. } => "evidence.package_entry_type",
+            Self::PackageZipLayout { .. } => "evidence.package_zip_layout",
+            Self::PackageTooLarge { .. } => "evidence.package_too_large",
+            Self::PackageMissing(_) => "evidence.package_missing",
             Self::Ledger(e) => e.code(),
         }
     }

@@ -2,7 +2,8 @@
 //! signed custody events, use conditions, CASE/UCO manifests and court packages that are verified
 //! offline. `docs/evidence.md` specifies every format.
 //!
-//! Only [`vault`] and the file side of [`package`] do I/O; the formats ([`blob`], [`custody`],
+//! Only [`vault`], the file side of [`package`] and the package reader ([`package_read`]) do
+//! I/O; the formats ([`blob`], [`custody`],
 //! [`conditions`], [`manifest`], [`verify`]) are pure and take time, keys and randomness as
 //! arguments.
 
@@ -13,6 +14,8 @@ pub mod digest;
 pub mod error;
 pub mod manifest;
 pub mod package;
+pub mod package_read;
+mod package_zip;
 pub mod vault;
 pub mod verify;
 
@@ -24,5 +27,6 @@ pub use custody::{Acquisition, Action, CustodyEvent, SignedEvent, Timeline};
 pub use digest::Sha256Digest;
 pub use error::{EvidenceError, Result};
 pub use package::{Package, PackageItem, file_content, write_dir, write_zip};
+pub use package_read::PackageSource;
 pub use vault::{Assembler, BlobInfo, BlobReader, TransferOffer, Vault};
 pub use verify::{Check, Report, VerifyOptions, verify_package, verify_package_with};
