@@ -95,7 +95,8 @@ fn main() {
     let t = Instant::now();
     let r = verify_package(&pkg_dir);
     let verify = t.elapsed().as_secs_f64();
-    assert!(r.verified, "{}", r.to_text());
+    // The bench's package carries no trust list: what is timed is every check but the anchor.
+    assert!(r.consistent, "{}", r.to_text());
 
     println!("file: {mib} MiB ({bytes} bytes), sha256 {sha}; medians of {ROUNDS} rounds");
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

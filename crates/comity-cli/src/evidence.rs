@@ -462,20 +462,73 @@ async fn export(dir: &Path, case: &str, purpose: &str, out: &Path) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// `comity verify PACKAGE [--dir D]`: offline; with `--dir`, the descriptors must also be
-/// confirmed by the package's trust list under that node's federation root. Exit 0 only if
-/// every check passes.
-pub fn verify(package: &Path, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let mut options = comity_evidence::VerifyOptions::default();
-    if let Some(dir) = dir {
-        let config = NodeDir::new(dir).read_config()?;
-        options.federation_root = Some(NodeDir::federation_root(&config)?);
-    }
-    let report = comity_evidence::verify_package_with(package, &options);
-    print!("{}", report.to_text());
-    Ok(if report.verified {
-        ExitCode::SUCCESS
+/// `comity verify`: a package checked offline against a trust anchor the verifier brings.
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The package: the zip as exported, or a folder extracted from it.
+    pub package: PathBuf,
+    /// The federation root key (base64), obtained from the federation, as given to
+    /// `comity node join --root`.
+    #[arg(long, conflicts_with = "dir")]
+    pub root: Option<String>,
+    /// A node folder of the federation: verify against the root key it pinned when it joined.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Without --root or --dir, exit 0 for a consistent package even though nothing
+    /// authenticates its signers (the report still says so).
+    #[arg(long, conflicts_with_all = ["root", "dir"])]
+    pub allow_unanchored: bool,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `comity verify PACKAGE (--root KEY | --dir D | --allow-unanchored)`: exit 0 when the package
+/// is verified against the trust anchor (or, with `--allow-unanchored`, consistent), 1 when it
+/// is not, 2 when the anchor or the package cannot be read.
+pub fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let options = match (&args.root, &args.dir) {
+        (Some(root), _) => {
+            let key = root
+                .trim()
+                .parse()
+                .map_err(|e: comity_seal::SealError| anyhow::anyhow!("--root: {e}"))?;
+            comity_evidence::VerifyOptions::anchored(key, "given with --root")
+        }
+        (None, Some(dir)) => {
+            let config = NodeDir::new(dir).read_config()?;
+            comity_evidence::VerifyOptions::anchored(
+                NodeDir::federation_root(&config)?,
+                format!("pinned by node folder {}", dir.display()),
+            )
+        }
+        (None, None) => comity_evidence::VerifyOptions::default(),
+    };
+    std::fs::metadata(&args.package)
+        .with_context(|| format!("cannot read {}", args.package.display()))?;
+    let report = comity_evidence::verify_package_with(&args.package, &options);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        ExitCode::from(1)
-    })
+        print!("{}", report.to_text());
+    }
+    if let Some(io) = report
+        .failures()
+        .find(|c| c.code == Some("evidence.package_io"))
+    {
+        bail!("the package could not be read: {}", io.reason);
+    }
+    let unanchored = report.anchor.status == comity_evidence::AnchorStatus::Unanchored;
+    if unanchored && !args.allow_unanchored {
+        eprintln!(
+            "no trust anchor: pass --root KEY (the federation's root key, as given to `comity node join --root`) or --dir D (a node folder of the federation) to authenticate the signers"
+        );
+    }
+    Ok(
+        if report.verified || (unanchored && args.allow_unanchored && report.consistent) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }

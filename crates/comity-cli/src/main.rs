@@ -59,13 +59,9 @@ enum Command {
     /// Evidence in a running node: add files to a case, list a case, show custody timelines.
     #[command(subcommand)]
     Evidence(evidence::EvidenceCommand),
-    /// Verify an evidence package (directory or zip) offline; exit 0 only if everything holds.
-    Verify {
-        package: std::path::PathBuf,
-        /// A node directory whose federation root key must confirm the package's descriptors.
-        #[arg(long)]
-        dir: Option<std::path::PathBuf>,
-    },
+    /// Verify an evidence package (zip or folder) offline against the federation's root key:
+    /// exit 0 if it is verified, 1 if it is not, 2 on a usage or read error.
+    Verify(evidence::VerifyArgs),
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -100,7 +96,7 @@ fn main() -> ExitCode {
             .and_then(|rt| rt.block_on(request::run(cmd)))
             .map(|()| ExitCode::SUCCESS),
         Command::Evidence(cmd) => evidence::run(cmd),
-        Command::Verify { package, dir } => evidence::verify(&package, dir.as_deref()),
+        Command::Verify(args) => evidence::verify(&args),
     };
     match result {
         Ok(code) => code,

@@ -16,8 +16,10 @@ pub mod manifest;
 pub mod package;
 pub mod package_read;
 mod package_zip;
+pub mod report;
 pub mod vault;
 pub mod verify;
+mod verify_trust;
 
 pub use object_store;
 
@@ -28,5 +30,6 @@ pub use digest::Sha256Digest;
 pub use error::{EvidenceError, Result};
 pub use package::{Package, PackageItem, file_content, write_dir, write_zip};
 pub use package_read::PackageSource;
+pub use report::{AnchorReport, AnchorStatus, Check, Report};
 pub use vault::{Assembler, BlobInfo, BlobReader, TransferOffer, Vault};
-pub use verify::{Check, Report, VerifyOptions, verify_package, verify_package_with};
+pub use verify::{TrustAnchor, VerifyOptions, verify_package, verify_package_with};

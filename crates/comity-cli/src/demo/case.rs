@@ -328,6 +328,7 @@ async fn mutual_assistance_phase(live: &mut Live, preserved: &str) -> Result<Str
         &seized,
         &mla,
         &format!("investigation and prosecution in case {CASE}"),
+        live.federation_root,
     )
     .await?;
     live.act(

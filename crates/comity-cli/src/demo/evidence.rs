@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use comity_seal::PublicKey;
 use serde_json::{Value, json};
 
 use crate::client::Api;
@@ -68,13 +69,14 @@ const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The executing node sends the seized file to the requesting node under its use conditions
 /// (Budapest Art. 28): the requesting node pulls it over mutual TLS, checks the digest and
 /// records `received` and `verified`; then it exports the case for its court and the package
-/// is verified offline, as a court would.
+/// is verified offline against the federation's root key, as a court would.
 pub async fn return_to_requesting(
     executing: (&Api, &str),
     requesting: (&Api, &str),
     seized: &Seized,
     request: &str,
     purpose: &str,
+    federation_root: PublicKey,
 ) -> Result<()> {
     let (provider, provider_id) = executing;
     let (holder, holder_id) = requesting;
@@ -123,14 +125,18 @@ pub async fn return_to_requesting(
         .suffix(".zip")
         .tempfile()?;
     std::fs::write(file.path(), &zip)?;
-    let report = comity_evidence::verify_package(file.path());
-    let failed: Vec<String> = report
-        .failures()
-        .map(|c| format!("{}: {} ({})", c.item, c.check, c.reason))
-        .collect();
-    if !failed.is_empty() {
+    let report = comity_evidence::verify_package_with(
+        file.path(),
+        &comity_evidence::VerifyOptions::anchored(federation_root, "the federation's root key"),
+    );
+    if !report.verified {
+        let failed: Vec<String> = report
+            .failures()
+            .map(|c| format!("{}: {} ({})", c.item, c.check, c.reason))
+            .collect();
         bail!(
-            "the package {holder_id} exported fails offline verification: {}",
+            "the package {holder_id} exported fails offline verification: {}; {}",
+            report.verdict(),
             failed.join("; ")
         );
     }
@@ -142,8 +148,9 @@ pub async fn return_to_requesting(
         .collect();
     signers.dedup();
     println!(
-        "      {holder_id} exported the case for its court ({} bytes); verified offline with no network: {} checks passed, custody signed by {}",
+        "      {holder_id} exported the case for its court ({} bytes); verified offline with no network against the federation root {}: {} checks passed, custody signed by {}",
         zip.len(),
+        comity_seal::key_id(&federation_root),
         report.checks.len(),
         signers.join(" and ")
     );

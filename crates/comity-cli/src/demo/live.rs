@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use comity_law::{LawPacks, Question};
 use comity_model::Timestamp;
+use comity_seal::PublicKey;
 use comity_workflow::{Action, Body, Link, UseConditions};
 use serde_json::{Value, json};
 
@@ -38,6 +39,8 @@ struct Step {
 pub struct Live {
     parties: Vec<Party>,
     pub packs: LawPacks,
+    /// The federation's root key, which a court is given to verify packages against.
+    pub federation_root: PublicKey,
     requests: Vec<Tracked>,
     steps: Vec<Step>,
     shown: usize,
@@ -50,10 +53,11 @@ pub struct Live {
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Live {
-    pub fn new(parties: Vec<Party>, packs: LawPacks) -> Live {
+    pub fn new(parties: Vec<Party>, packs: LawPacks, federation_root: PublicKey) -> Live {
         Live {
             parties,
             packs,
+            federation_root,
             requests: Vec::new(),
             steps: Vec::new(),
             shown: 0,

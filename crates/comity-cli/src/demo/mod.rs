@@ -14,7 +14,7 @@ use anyhow::{Result, bail};
 use comity_law::LawPacks;
 use comity_model::Timestamp;
 use comity_node::RunningNode;
-use comity_seal::{FederationRoot, KdfParams, NodeSecrets};
+use comity_seal::{FederationRoot, KdfParams, NodeSecrets, PublicKey};
 
 use crate::client::Api;
 use crate::federation;
@@ -93,7 +93,7 @@ pub async fn run(args: DemoArgs) -> Result<std::process::ExitCode> {
         MEMBERS.len(),
         base.display()
     );
-    let nodes = build(&base, &passphrase).await?;
+    let (nodes, root) = build(&base, &passphrase).await?;
     for (m, n) in MEMBERS.iter().zip(&nodes) {
         println!(
             "  {:<7} {}  {:<36} https://{}  api http://{}",
@@ -104,7 +104,7 @@ pub async fn run(args: DemoArgs) -> Result<std::process::ExitCode> {
             n.api_addr
         );
     }
-    let ok = match story(&base).await {
+    let ok = match story(&base, root).await {
         Ok(()) => {
             println!(
                 "\nEvery step was acted by its node in its role, delivered sealed, receipted, and replayed by both sides."
@@ -138,8 +138,9 @@ pub async fn run(args: DemoArgs) -> Result<std::process::ExitCode> {
     })
 }
 
-/// Creates the federation and its members on disk, then starts every node.
-async fn build(base: &Path, passphrase: &str) -> Result<Vec<RunningNode>> {
+/// Creates the federation and its members on disk, then starts every node; returns them and
+/// the federation's root key.
+async fn build(base: &Path, passphrase: &str) -> Result<(Vec<RunningNode>, PublicKey)> {
     let fed = base.join("federation");
     if fed.join("federation.toml").exists() {
         bail!(
@@ -194,7 +195,7 @@ async fn build(base: &Path, passphrase: &str) -> Result<Vec<RunningNode>> {
         nodecmd::join(&nd, &list, &root.public().to_string())?;
         nodes.push(nodecmd::start(&nd, passphrase).await?);
     }
-    Ok(nodes)
+    Ok((nodes, root.public()))
 }
 
 fn free_port() -> Result<u16> {
@@ -203,7 +204,7 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-async fn story(base: &Path) -> Result<()> {
+async fn story(base: &Path, root: PublicKey) -> Result<()> {
     let start = Instant::now();
     let mut parties = Vec::new();
     for m in &MEMBERS {
@@ -225,7 +226,7 @@ async fn story(base: &Path) -> Result<()> {
         live::today()
     );
     println!("the articles cited, and why. Read back from both nodes of each request.");
-    let mut live = Live::new(parties, LawPacks::shipped()?);
+    let mut live = Live::new(parties, LawPacks::shipped()?, root);
     case::run(&mut live).await?;
     println!("  the case ran in {:.1} s", start.elapsed().as_secs_f64());
     let peers = live.api("dz-moj")?.get("/api/v1/peers").await?;

@@ -76,7 +76,7 @@ fn the_demo_runs_the_whole_case_between_live_nodes_and_both_sides_agree() {
         "{text}"
     );
     assert!(
-        text.contains("verified offline with no network:")
+        text.contains("verified offline with no network against the federation root ")
             && text.contains("custody signed by fr-moj and dz-moj"),
         "{text}"
     );

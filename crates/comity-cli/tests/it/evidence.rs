@@ -1,7 +1,12 @@
-//! `comity evidence add|list|show` against a running node: folders walked, files streamed, the
-//! custody timeline shown with ledger indexes.
+//! `comity evidence add|list|show|export|send` against a running node: folders walked, files
+//! streamed, the custody timeline shown with ledger indexes; `comity verify` of exported and
+//! forged packages, with and without a trust anchor.
+
+use std::path::Path;
+use std::process::Output;
 
 use crate::cli::{comity, federation, ok, serve};
+use crate::forge::{rekeyed, root_of, zip_with};
 
 #[test]
 fn files_and_folders_are_added_listed_and_their_custody_shown() {
@@ -83,13 +88,13 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
-    let base = tempfile::tempdir().unwrap();
-    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+/// A case with one seized file, exported by a served node as a zip and as a folder; returns
+/// the node's folder and both packages.
+fn exported_case(base: &Path) -> (std::path::PathBuf, [std::path::PathBuf; 2]) {
+    let nodes = federation(base, &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
     let served = serve(&nodes[0]);
     let dir = nodes[0].dir.to_str().unwrap();
-    let seized = base.path().join("disk.img");
+    let seized = base.join("disk.img");
     std::fs::write(&seized, b"the seized disk image").unwrap();
     ok(&[
         "evidence",
@@ -100,9 +105,8 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
         "C-9",
         seized.to_str().unwrap(),
     ]);
-
-    let zip = base.path().join("C-9.zip");
-    let pkg = base.path().join("C-9");
+    let zip = base.join("C-9.zip");
+    let pkg = base.join("C-9");
     for out in [&zip, &pkg] {
         ok(&[
             "evidence",
@@ -127,7 +131,7 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
         "--purpose",
         "p",
         "--out",
-        base.path().join("none.zip").to_str().unwrap(),
+        base.join("none.zip").to_str().unwrap(),
     ]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("[api.not_found]"));
     let shown = ok(&[
@@ -142,19 +146,79 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
         "the export is in the timeline: {shown}"
     );
     drop(served);
+    (nodes[0].dir.clone(), [zip, pkg])
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Exit code and stdout of `comity verify ARGS`.
+fn verify(args: &[&str]) -> (Option<i32>, String) {
+    let out = comity(&[&["verify"], args].concat());
+    (out.status.code(), stdout(&out))
+}
+
+#[test]
+fn an_exported_case_verifies_offline_against_the_federation_root_and_a_flipped_byte_is_named() {
+    let base = tempfile::tempdir().unwrap();
+    let (node, [zip, pkg]) = exported_case(base.path());
+    let root = root_of(&node);
+    let root_id = comity_seal::key_id(&root.parse().unwrap());
+    let dir = node.to_str().unwrap();
 
     for package in [&zip, &pkg] {
-        let good = comity(&["verify", package.to_str().unwrap()]);
-        let text = String::from_utf8_lossy(&good.stdout);
-        assert_eq!(good.status.code(), Some(0), "{text}");
-        let rooted = comity(&["verify", "--dir", dir, package.to_str().unwrap()]);
-        let text = String::from_utf8_lossy(&rooted.stdout);
+        let package = package.to_str().unwrap();
+        let (code, text) = verify(&["--root", &root, package]);
+        assert_eq!(code, Some(0), "{text}");
         assert_eq!(
-            rooted.status.code(),
-            Some(0),
-            "with the federation root: {text}"
+            text.lines().nth(1),
+            Some(
+                format!("VERIFIED against federation root {root_id} (given with --root)").as_str()
+            ),
+            "{text}"
         );
+        assert!(
+            text.lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("What holds: 1 exhibit exported by dz-247"),
+            "{text}"
+        );
+        let (code, text) = verify(&["--dir", dir, package]);
+        assert_eq!(code, Some(0), "with the node's pinned root: {text}");
+        assert!(
+            text.contains(&format!(
+                "VERIFIED against federation root {root_id} (pinned by node folder {dir})"
+            )),
+            "{text}"
+        );
+
+        // No anchor: consistent, not authenticated, refused unless accepted as such.
+        let out = comity(&["verify", package]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert_eq!(
+            text.lines().nth(1),
+            Some("NOT VERIFIED: signatures consistent, signers not authenticated"),
+            "{text}"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pass --root KEY"));
+        let (code, text) = verify(&["--allow-unanchored", package]);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(
+            text.contains("signatures consistent, signers not authenticated"),
+            "{text}"
+        );
+
+        let (code, json) = verify(&["--root", &root, "--json", package]);
+        assert_eq!(code, Some(0));
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(json["verified"], true);
+        assert_eq!(json["anchor"]["status"], "authenticated");
+        assert_eq!(json["anchor"]["root"], root_id.as_str());
     }
+
     let mut files = Vec::new();
     files_under(&pkg, &mut files);
     let item = files
@@ -164,13 +228,122 @@ fn an_exported_case_verifies_offline_and_a_flipped_byte_is_named() {
     let mut bytes = std::fs::read(item).unwrap();
     bytes[4] ^= 1;
     std::fs::write(item, bytes).unwrap();
-    let bad = comity(&["verify", pkg.to_str().unwrap()]);
-    let text = String::from_utf8_lossy(&bad.stdout);
-    assert_eq!(bad.status.code(), Some(1), "{text}");
+    let (code, text) = verify(&["--root", &root, pkg.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("disk.img"),
+        text.contains("FAIL files/1-disk.img | file digest | [evidence.package_digest]"),
         "the failure names the item: {text}"
     );
+}
+
+#[test]
+fn forged_packages_are_refused_naming_what_was_forged() {
+    let base = tempfile::tempdir().unwrap();
+    let (node, [_, pkg]) = exported_case(base.path());
+    let root = root_of(&node);
+    let root_id = comity_seal::key_id(&root.parse().unwrap());
+
+    // Every signature made again under fresh keys and a fresh root.
+    let (forged, fake_root) = rekeyed(&pkg, &base.path().join("rekeyed.zip"));
+    let fake_id = comity_seal::key_id(&fake_root.parse().unwrap());
+    let forged = forged.to_str().unwrap();
+    let (code, text) = verify(&[forged]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("NOT VERIFIED: signatures consistent, signers not authenticated"),
+        "{text}"
+    );
+    let (code, text) = verify(&["--allow-unanchored", forged]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("NOT VERIFIED: signatures consistent, signers not authenticated"),
+        "the statement is still printed: {text}"
+    );
+    let (code, text) = verify(&["--root", &root, forged]);
+    assert_eq!(code, Some(1), "{text}");
+    let refusal = text
+        .lines()
+        .find(|l| l.starts_with("FAIL package | trust anchor | [evidence.package_foreign_root]"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        refusal.contains(&fake_id) && refusal.contains(&root_id),
+        "both roots are named: {refusal}"
+    );
+    let (code, text) = verify(&["--dir", node.to_str().unwrap(), forged]);
+    assert_eq!(code, Some(1), "{text}");
+    // The forger's own root authenticates the forgery, and nothing else: the anchor is the
+    // verifier's to obtain from the federation.
+    let (code, text) = verify(&["--root", &fake_root, forged]);
+    assert_eq!(code, Some(0), "{text}");
+
+    // Entries added to the genuine zip: each refused by name with its code.
+    for (label, name, code) in [
+        (
+            "a name twice",
+            "files/1-disk.img",
+            "evidence.package_duplicate",
+        ),
+        (
+            "a .. name",
+            "../../comity-planted.txt",
+            "evidence.package_entry_name",
+        ),
+        (
+            "an absolute name",
+            "/tmp/comity-planted.txt",
+            "evidence.package_entry_name",
+        ),
+        (
+            "an unlisted file",
+            "files/2-extra.img",
+            "evidence.package_unexpected",
+        ),
+    ] {
+        let zip = zip_with(
+            &pkg,
+            &[(name, b"another disk image")],
+            &base.path().join(format!("{label}.zip")),
+        );
+        let (exit, text) = verify(&["--root", &root, zip.to_str().unwrap()]);
+        assert_eq!(exit, Some(1), "{label}: {text}");
+        assert!(
+            text.contains(&format!("FAIL {name} | entry | [{code}]"))
+                || text.contains(&format!("FAIL {name} | listed in index | [{code}]")),
+            "{label}: {text}"
+        );
+    }
+}
+
+#[test]
+fn verify_says_why_it_cannot_start_with_exit_code_2() {
+    let base = tempfile::tempdir().unwrap();
+    let junk = base.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip").unwrap();
+    let junk = junk.to_str().unwrap();
+    let key = "A".repeat(43) + "=";
+    for (args, says) in [
+        (vec!["--root", "not-a-key", junk], "--root"),
+        (
+            vec!["--root", &key, "--dir", ".", junk],
+            "cannot be used with",
+        ),
+        (
+            vec!["--allow-unanchored", "--root", &key, junk],
+            "cannot be used with",
+        ),
+        (
+            vec!["--root", &key, "/nonexistent/package.zip"],
+            "cannot read",
+        ),
+        (vec!["--dir", "/nonexistent", junk], "node.toml"),
+    ] {
+        let out = comity(&[&["verify"], args.as_slice()].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, text) = verify(&["--root", &key, junk]);
+    assert_eq!(code, Some(1), "not a package: not verified: {text}");
 }
 
 fn sha_of(bytes: &[u8]) -> String {

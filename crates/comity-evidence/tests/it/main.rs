@@ -3,6 +3,7 @@ mod case_validate;
 mod conditions;
 mod custody;
 mod package;
+mod package_entries;
 mod props;
 mod support;
 mod transfer;

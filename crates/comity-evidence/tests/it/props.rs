@@ -1,12 +1,14 @@
-//! Readers of untrusted bytes never panic, and every alteration of a stored header is refused.
+//! Readers of untrusted bytes never panic (damaged package zips included), and every alteration
+//! of a stored header is refused.
 
 use comity_evidence::blob::{BlobCipher, ChunkLayout, HEADER_LEN};
 use comity_evidence::custody::SignedEvent;
+use comity_evidence::package::write_zip;
 use comity_evidence::vault::TransferOffer;
-use comity_evidence::verify_package;
+use comity_evidence::{VerifyOptions, verify_package, verify_package_with};
 use proptest::prelude::*;
 
-use crate::support::{Node, rng};
+use crate::support::{Node, package, rng};
 
 proptest! {
     #[test]
@@ -36,5 +38,36 @@ proptest! {
             Ok(c) => c.open_chunk(0, true, &mut sealed.clone()).is_err(),
         };
         prop_assert!(refused, "flip of bit {} went unnoticed", bit);
+    }
+}
+
+proptest! {
+    // Each case signs a whole custody story: fewer cases than the default.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn a_damaged_package_zip_never_panics_the_reader(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (pkg, s) = package(tmp.path(), b"the evidence");
+        let zip = tmp.path().join("p.zip");
+        write_zip(&pkg, &zip, s.fr.secrets.signing_key()).unwrap();
+        let mut bytes = std::fs::read(&zip).unwrap();
+        for (at, x) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= x;
+        }
+        if truncate {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        std::fs::write(&zip, &bytes).unwrap();
+        let _ = comity_evidence::PackageSource::open(&zip);
+        let r = verify_package_with(&zip, &VerifyOptions::anchored(s.root.public(), "test"));
+        if truncate {
+            prop_assert!(!r.verified, "{}", r.to_text());
+        }
     }
 }

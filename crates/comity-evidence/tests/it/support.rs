@@ -121,12 +121,14 @@ pub fn acquired(sha: Sha256Digest) -> CustodyEvent {
     }
 }
 
-/// The whole story: acquired, sealed, sent (dz-moj); received, verified, exported (fr-ocl).
+/// The whole story: acquired, sealed, sent (dz-moj); received, verified, exported (fr-ocl),
+/// in a federation of its own root.
 pub struct Story {
     pub dz: Node,
     pub fr: Node,
     pub events: Vec<SignedEvent>,
     pub proofs: Vec<Vec<u8>>,
+    pub root: FederationRoot,
 }
 
 pub fn story(sha: Sha256Digest) -> Story {
@@ -169,12 +171,12 @@ pub fn story(sha: Sha256Digest) -> Story {
         fr,
         events,
         proofs,
+        root: FederationRoot::generate(&mut rng()),
     }
 }
 
-/// A federation root and a trust list naming `members`.
-pub fn trust_list(members: &[&Node]) -> (SignedTrustList, FederationRoot) {
-    let root = FederationRoot::generate(&mut rng());
+/// The trust list of `root` naming `members`.
+pub fn trust_list_of(root: &FederationRoot, members: &[&Node]) -> SignedTrustList {
     let list = TrustList {
         federation: "test-federation".into(),
         serial: 1,
@@ -182,7 +184,7 @@ pub fn trust_list(members: &[&Node]) -> (SignedTrustList, FederationRoot) {
         members: members.iter().map(|n| n.descriptor.clone()).collect(),
         retired_keys: vec![],
     };
-    (SignedTrustList::sign(list, &root), root)
+    SignedTrustList::sign(list, root)
 }
 
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
@@ -191,7 +193,8 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-/// A package of one item with its full story, exported by fr-ocl.
+/// A package of one item with its full story, exported by fr-ocl, with the trust list of the
+/// story's federation root.
 pub fn package(tmp: &Path, content: &[u8]) -> (Package, Story) {
     let sha = Sha256Digest::of(content);
     let s = story(sha);
@@ -209,7 +212,7 @@ pub fn package(tmp: &Path, content: &[u8]) -> (Package, Story) {
             consents: vec![],
         }],
         descriptors: vec![s.dz.descriptor.clone(), s.fr.descriptor.clone()],
-        trust_list: Some(trust_list(&[&s.dz, &s.fr]).0),
+        trust_list: Some(trust_list_of(&s.root, &[&s.dz, &s.fr])),
     };
     (pkg, s)
 }

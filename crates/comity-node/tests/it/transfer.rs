@@ -296,6 +296,8 @@ async fn use_conditions_hold_until_the_provider_consents() {
     for backend in backends() {
         let fed = Federation::start(backend, &[FR, DZ, BE]).await;
         let (fr, dz, be) = (fed.api(FR), fed.api(DZ), fed.api(BE));
+        let anchor =
+            comity_evidence::VerifyOptions::anchored(fed.root.public(), "the test federation");
         let bytes = content(70_000, 5);
         let sha = seize(&fr, "FR-2026-88", "ledger.xlsx", bytes).await;
         let conditions = json!([{"type": "no_onward_transfer"},
@@ -370,7 +372,7 @@ async fn use_conditions_hold_until_the_provider_consents() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("belgium.zip");
         std::fs::write(&path, &zip).unwrap();
-        let report = comity_evidence::verify_package(&path);
+        let report = comity_evidence::verify_package_with(&path, &anchor);
         assert!(
             report.verified,
             "{backend:?}: {:?}",
@@ -405,7 +407,7 @@ async fn use_conditions_hold_until_the_provider_consents() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("package.zip");
         std::fs::write(&path, &zip).unwrap();
-        let report = comity_evidence::verify_package(&path);
+        let report = comity_evidence::verify_package_with(&path, &anchor);
         let failures: Vec<String> = report
             .failures()
             .map(|c| format!("{} | {} | {}", c.item, c.check, c.reason))
