@@ -169,6 +169,9 @@ impl NodeError {
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
                 StatusCode::NOT_FOUND
             }
+            Self::Ledger(
+                LedgerError::IndexBeyondSize { .. } | LedgerError::SizeBeyondLog { .. },
+            ) => StatusCode::NOT_FOUND,
             Self::Evidence(EvidenceError::ConditionRefused { .. }) => StatusCode::FORBIDDEN,
             Self::AlreadyHeld(_) | Self::TransferEnded { .. } => StatusCode::CONFLICT,
             Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,

@@ -1,6 +1,6 @@
 //! Every error of both listeners is JSON with a stable code: a table of bad requests
 //! (`tests/data/bad_requests.toml`) walked against a running node, and ledger indexes beyond
-//! the log answered as bad input rather than as a corrupt store.
+//! the log answered as not found (`404` with a ledger code) rather than as a corrupt store.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -140,7 +140,7 @@ async fn every_bad_request_is_answered_in_json_with_a_code() {
 }
 
 #[tokio::test]
-async fn ledger_sizes_beyond_the_log_are_bad_input_not_a_corrupt_store() {
+async fn ledger_indexes_beyond_the_log_are_not_found_rather_than_a_corrupt_store() {
     let fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
     let dz = fed.api("dz-247");
     let id = dz.send("fr-ocl", "note", note("hello"), None).await;
@@ -174,7 +174,7 @@ async fn ledger_sizes_beyond_the_log_are_bad_input_not_a_corrupt_store() {
         let (status, e) = dz.get(&path).await;
         assert_eq!(
             (status, e["error"]["code"].as_str()),
-            (400, Some(code)),
+            (404, Some(code)),
             "{path}: {e}"
         );
         assert!(
