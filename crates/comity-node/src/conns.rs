@@ -2,7 +2,6 @@
 //! new one needs room, and when one has been idle or slow too long.
 
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -76,7 +75,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl<K: Clone + Eq + Hash> Table<K> {
+impl<K: PartialEq> Table<K> {
     pub(crate) fn new(max_total: usize, max_per_key: usize, silent_first: bool) -> Arc<Self> {
         Arc::new(Table {
             inner: Mutex::new(Inner {
@@ -157,18 +156,18 @@ impl<K: Clone + Eq + Hash> Table<K> {
 }
 
 /// A connection's place in its table, given up when dropped.
-pub(crate) struct Slot<K: Clone + Eq + Hash> {
+pub(crate) struct Slot<K: PartialEq> {
     table: Arc<Table<K>>,
     conn: Arc<Conn<K>>,
 }
 
-impl<K: Clone + Eq + Hash> Drop for Slot<K> {
+impl<K: PartialEq> Drop for Slot<K> {
     fn drop(&mut self) {
         lock(&self.table.inner).conns.remove(&self.conn.id);
     }
 }
 
-impl<K: Clone + Eq + Hash> Slot<K> {
+impl<K: PartialEq> Slot<K> {
     pub(crate) fn conn(&self) -> Arc<Conn<K>> {
         self.conn.clone()
     }
@@ -186,10 +185,7 @@ impl<K> Conn<K> {
     }
 
     /// A request starts; it ends when the guard is dropped.
-    pub(crate) fn begin(self: &Arc<Self>) -> Busy<K>
-    where
-        K: Send + Sync + 'static,
-    {
+    pub(crate) fn begin(self: &Arc<Self>) -> Busy<K> {
         let mut s = lock(&self.state);
         s.busy += 1;
         s.head_since = None;

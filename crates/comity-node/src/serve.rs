@@ -64,8 +64,8 @@ pub(crate) async fn federation(
             Some(_) = connections.join_next() => continue,
             _ = listening.shutdown.changed() => return,
         };
+        // A handshake never has a request in progress, so the oldest always makes room.
         let Ok((handshake, evicted)) = pending.admit(()) else {
-            pressure.note("every pending TLS handshake is busy: a connection was refused");
             continue;
         };
         if evicted {
@@ -116,7 +116,7 @@ pub(crate) async fn federation(
                     slot
                 }
                 Err(_) => {
-                    pressure.note("a member reached its connection cap with every connection busy: a connection was refused");
+                    pressure.note("a member's connection cap (or the cap of all members) is reached with every connection busy: a connection was refused");
                     return;
                 }
             };
@@ -173,7 +173,7 @@ async fn serve_http<IO, K>(
     remote: SocketAddr,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    K: Clone + Eq + std::hash::Hash + Send + Sync + 'static,
+    K: PartialEq + Send + Sync + 'static,
 {
     let conn = slot.conn();
     let serving = conn.clone();
