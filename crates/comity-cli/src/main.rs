@@ -14,6 +14,7 @@ mod ledger_node;
 mod msg;
 mod nodecmd;
 mod nodedir;
+mod nodelimits;
 mod pdq;
 mod pdqshare;
 mod request;

@@ -245,6 +245,7 @@ pub fn init(
         federation_root: None,
         delivery: Default::default(),
         ledger: Default::default(),
+        limits: Default::default(),
     })?;
     Ok(descriptor)
 }

@@ -9,6 +9,8 @@ use comity_node::NodeConfig;
 use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList};
 use serde::{Deserialize, Serialize};
 
+use crate::nodelimits::LimitsFile;
+
 pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
 
 /// `node.toml`.
@@ -35,6 +37,8 @@ pub struct NodeFile {
     pub delivery: DeliveryFile,
     #[serde(default)]
     pub ledger: LedgerFile,
+    #[serde(default)]
+    pub limits: LimitsFile,
 }
 
 /// Optional ledger tunables; absent values keep the defaults.
@@ -175,6 +179,7 @@ impl NodeDir {
         if let Some(v) = d.evidence_poll_seconds {
             c.evidence_poll_ms = v.saturating_mul(1000);
         }
+        config.limits.apply(&mut c.limits);
         c
     }
 }

@@ -40,6 +40,7 @@ pub(crate) fn router(node: Node) -> Router {
         .merge(protected)
         .fallback(|| async { NodeError::NotFound("route (see /openapi.json)".into()) })
         .with_state(node)
+        .layer(middleware::from_fn(crate::http_errors::json_errors))
 }
 
 async fn require_token(State(node): State<Node>, request: Request, next: Next) -> Response {
@@ -60,16 +61,37 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Body-parsing failures become API errors with a stable code rather than axum's plain text.
+/// A JSON body, read within `limits.max_api_body_bytes` and the node's body budget; every
+/// failure is an API error with a stable code.
 pub(crate) struct ApiJson<T>(pub(crate) T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<Node> for ApiJson<T> {
     type Rejection = NodeError;
-    async fn from_request(req: Request, state: &S) -> Result<Self, NodeError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(NodeError::BadRequest(e.body_text())),
+    async fn from_request(req: Request, node: &Node) -> Result<Self, NodeError> {
+        let (parts, body) = req.into_parts();
+        if !crate::http_errors::is_json(&parts.headers) {
+            return Err(NodeError::UnsupportedMediaType(
+                "send the body as JSON, with Content-Type: application/json".into(),
+            ));
         }
+        let held = node.read_api_body(&parts.headers, body).await?;
+        serde_json::from_slice(&held.bytes)
+            .map(ApiJson)
+            .map_err(|e| {
+                NodeError::BadRequest(format!("the JSON body does not fit this route: {e}"))
+            })
+    }
+}
+
+impl Node {
+    /// A user-API body, read within `limits.max_api_body_bytes` and the node's body budget.
+    pub(crate) async fn read_api_body(
+        &self,
+        headers: &axum::http::HeaderMap,
+        body: axum::body::Body,
+    ) -> Result<crate::body::HeldBody, NodeError> {
+        let limit = self.config().limits.max_api_body_bytes;
+        self.inner.bodies.read(None, headers, body, limit).await
     }
 }
 
@@ -178,7 +200,25 @@ async fn node_info(State(node): State<Node>) -> Result<Json<serde_json::Value>, 
         "store": node.store().backend(),
         "outbox": counts,
         "inbox": node.store().inbox_count().await?,
+        "listeners": listeners_view(&node),
     })))
+}
+
+/// The connection caps in force (after fitting the descriptor limit) and the body limits.
+fn listeners_view(node: &Node) -> serde_json::Value {
+    let (caps, descriptors) = node.inner.caps;
+    let limits = &node.config().limits;
+    json!({
+        "descriptor_limit": descriptors,
+        "reserved_descriptors": limits.reserved_descriptors,
+        "max_api_connections": caps.api,
+        "max_pending_handshakes": caps.pending,
+        "max_peer_connections": caps.peers,
+        "max_connections_per_member": caps.per_member,
+        "max_batch_bytes": limits.max_batch_bytes,
+        "max_api_body_bytes": limits.max_api_body_bytes,
+        "body_budget_bytes": limits.body_budget_bytes,
+    })
 }
 
 async fn peers(State(node): State<Node>) -> Result<Json<Vec<views::PeerView>>, NodeError> {

@@ -1,3 +1,5 @@
+use crate::Limits;
+
 /// Tunables of a node. The binary fills this from its configuration file; defaults suit a
 /// production node.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct NodeConfig {
     pub api_token: String,
     /// Who request deadlines escalate to after the central authority.
     pub supervisor: String,
+    /// Timeouts, connection caps and body sizes of both listeners.
+    pub limits: Limits,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -54,6 +58,7 @@ impl NodeConfig {
             evidence_chunk_size: 1024 * 1024,
             api_token,
             supervisor: "the duty supervisor".into(),
+            limits: Limits::default(),
         }
     }
 }

@@ -141,19 +141,40 @@ async fn keep_lease(node: &Node, peer: &str) -> String {
     }
 }
 
-/// Sends the peer's queue batch by batch until it is empty or the peer fails.
+/// Sends the peer's queue batch by batch until it is empty or the peer fails. A batch holds at
+/// most `batch_size` envelopes and `limits.max_batch_bytes` bytes; a peer that refuses a batch
+/// as too large (its limit is lower) gets batches half as large, down to single envelopes, and
+/// an envelope it refuses alone is marked refused.
 async fn drain(node: &Node, peer: &str) -> Result<(), String> {
     let store = node.store();
     let peer_id: NodeId = peer.parse().map_err(|e| format!("{e}"))?;
+    let mut max_bytes = node.config().limits.max_batch_bytes;
     loop {
-        let batch = store
+        let mut batch = store
             .queued_for(peer, node.config().batch_size as i64)
             .await
             .map_err(|e| e.to_string())?;
         if batch.is_empty() {
             return Ok(());
         }
-        let answer = post(node, &peer_id, &batch).await?;
+        batch.truncate(fitting(&batch, max_bytes));
+        let answer = match post(node, &peer_id, &batch).await {
+            Ok(answer) => answer,
+            Err(Posted::TooLarge(_)) if batch.len() > 1 => {
+                max_bytes = batch_bytes(&batch) / 2;
+                continue;
+            }
+            Err(Posted::TooLarge(text)) => {
+                let refusal = format!("http.too_large: {text}");
+                tracing::warn!(peer, id = batch[0].id, "peer refused a message: {refusal}");
+                store
+                    .mark_refused(&[(batch[0].id.clone(), refusal)])
+                    .await
+                    .map_err(|e| e.to_string())?;
+                continue;
+            }
+            Err(Posted::Failed(reason)) => return Err(reason),
+        };
         if answer.results.len() != batch.len() {
             return Err(format!(
                 "peer answered {} results for {} envelopes",
@@ -214,6 +235,31 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
     }
 }
 
+/// The bytes of a batch as posted: each envelope and its newline.
+fn batch_bytes(batch: &[Outbound]) -> usize {
+    batch.iter().map(|m| m.envelope.len() + 1).sum()
+}
+
+/// How many envelopes from the front of `batch` fit in `max_bytes` (at least one).
+fn fitting(batch: &[Outbound], max_bytes: usize) -> usize {
+    let mut total = 0;
+    let fit = batch
+        .iter()
+        .take_while(|m| {
+            total += m.envelope.len() + 1;
+            total <= max_bytes
+        })
+        .count();
+    fit.max(1)
+}
+
+/// Why a batch was not answered.
+enum Posted {
+    /// The peer refused the request as too large (`413`), with its answer.
+    TooLarge(String),
+    Failed(String),
+}
+
 fn is_transient_code(code: &str) -> bool {
     code.starts_with("store.") || code == "node.shutting_down"
 }
@@ -235,9 +281,9 @@ fn check_receipt(
     receipt.verify(keys, &digest).map_err(|e| e.to_string())
 }
 
-async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAnswer, String> {
-    let (client, endpoint) = client_for(node, peer)?;
-    let mut body = Vec::with_capacity(batch.iter().map(|m| m.envelope.len() + 1).sum());
+async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAnswer, Posted> {
+    let (client, endpoint) = client_for(node, peer).map_err(Posted::Failed)?;
+    let mut body = Vec::with_capacity(batch_bytes(batch));
     for m in batch {
         body.extend_from_slice(&m.envelope);
         body.push(b'\n');
@@ -248,19 +294,21 @@ async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAns
         .body(body)
         .send()
         .await
-        .map_err(|e| describe_transport_error(peer, &e))?;
+        .map_err(|e| Posted::Failed(describe_transport_error(peer, &e)))?;
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
-        return Err(format!(
-            "peer answered HTTP {status}: {}",
-            text.chars().take(300).collect::<String>()
-        ));
+        let text = text.chars().take(300).collect::<String>();
+        return Err(if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
+            Posted::TooLarge(text)
+        } else {
+            Posted::Failed(format!("peer answered HTTP {status}: {text}"))
+        });
     }
     response
         .json::<BatchAnswer>()
         .await
-        .map_err(|e| format!("unreadable answer from peer: {e}"))
+        .map_err(|e| Posted::Failed(format!("unreadable answer from peer: {e}")))
 }
 
 /// The whole cause chain: a pinning failure is only visible deep inside it.

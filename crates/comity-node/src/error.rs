@@ -1,4 +1,4 @@
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use comity_evidence::EvidenceError;
 use comity_ledger::LedgerError;
@@ -94,6 +94,18 @@ pub enum NodeError {
     Tls(String),
     #[error("cannot listen: {0}")]
     Listen(String),
+    #[error("node configuration: {0}")]
+    Config(String),
+    #[error("the request body is over the limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error(
+        "the node holds as many request bodies as its memory budget allows: retry in {retry_after_s} s"
+    )]
+    Busy { retry_after_s: u64 },
+    #[error("the request took longer than the limit of {limit_ms} ms")]
+    RequestTimeout { limit_ms: u64 },
 }
 
 impl NodeError {
@@ -127,6 +139,11 @@ impl NodeError {
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",
             Self::Listen(_) => "node.listen",
+            Self::Config(_) => "node.config",
+            Self::BodyTooLarge { .. } => "http.too_large",
+            Self::UnsupportedMediaType(_) => "http.unsupported_media_type",
+            Self::Busy { .. } => "node.busy",
+            Self::RequestTimeout { .. } => "http.timeout",
         }
     }
 
@@ -143,11 +160,18 @@ impl NodeError {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Workflow(e) => workflow_status(e),
             Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Tls(_) | Self::Listen(_) | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
                 StatusCode::NOT_FOUND
             }
+            Self::Ledger(
+                LedgerError::IndexBeyondSize { .. } | LedgerError::SizeBeyondLog { .. },
+            ) => StatusCode::NOT_FOUND,
             Self::Evidence(EvidenceError::ConditionRefused { .. }) => StatusCode::FORBIDDEN,
             Self::AlreadyHeld(_) | Self::TransferEnded { .. } => StatusCode::CONFLICT,
             Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,
@@ -210,6 +234,17 @@ impl IntoResponse for NodeError {
             tracing::warn!(code = self.code(), error = %self, "request failed");
         }
         let body = serde_json::json!({ "error": self.to_json() });
-        (self.status(), axum::Json(body)).into_response()
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            Self::Busy { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            }
+            Self::RequestTimeout { .. } => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        response
     }
 }

@@ -1,13 +1,16 @@
 //! The node-to-node API: peers post batches of sealed envelopes and get one answer each.
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::Body;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
+use comity_model::NodeId;
 use serde::{Deserialize, Serialize};
 
+use crate::body::HeldBody;
+use crate::tls::PeerNode;
 use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError};
 
 /// The answer to a batch: one entry per envelope, in order.
@@ -24,9 +27,6 @@ pub(crate) enum EnvelopeAnswer {
     Error { code: String, message: String },
 }
 
-/// Largest batch accepted in one request.
-const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
-
 pub(crate) fn router(node: Node) -> Router {
     Router::new()
         .route(FEDERATION_MESSAGES_PATH, post(receive))
@@ -34,20 +34,43 @@ pub(crate) fn router(node: Node) -> Router {
         .merge(crate::ledger_http::federation_routes())
         .merge(crate::hashlists::federation_routes())
         .merge(crate::evidence_pull::federation_routes())
-        .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
         .with_state(node)
+        .layer(middleware::from_fn(crate::http_errors::json_errors))
 }
 
-async fn receive(State(node): State<Node>, headers: HeaderMap, body: Bytes) -> Response {
+/// Reads a batch as it arrives, refusing it once over `max_batch_bytes` and holding it within
+/// the node's body budget (the sending member's share first).
+pub(crate) async fn read_batch(
+    node: &Node,
+    member: Option<&NodeId>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<HeldBody, NodeError> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if media != ENVELOPES_MEDIA_TYPE {
-        let e = NodeError::BadRequest(format!("content type must be {ENVELOPES_MEDIA_TYPE}"));
-        return e.into_response();
+        return Err(NodeError::UnsupportedMediaType(format!(
+            "content type must be {ENVELOPES_MEDIA_TYPE}"
+        )));
     }
-    match node.receive_batch(&body).await {
+    let limit = node.config().limits.max_batch_bytes;
+    node.inner.bodies.read(member, headers, body, limit).await
+}
+
+async fn receive(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerNode>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let member = peer.as_ref().map(|Extension(PeerNode(id))| id);
+    let batch = match read_batch(&node, member, &headers, body).await {
+        Ok(batch) => batch,
+        Err(e) => return e.into_response(),
+    };
+    match node.receive_batch(&batch.bytes).await {
         Ok(answers) => {
             let results = answers
                 .into_iter()

@@ -7,7 +7,7 @@
 use comity_ledger::entry::{Digest, Subject};
 use comity_ledger::tile::{TileLevel, encode_bundle};
 use comity_ledger::{
-    Checkpoint, Cosigner, Entry, EntryKind, NoteSigner, NoteVerifier, ProofBundle,
+    Checkpoint, Cosigner, Entry, EntryKind, LedgerError, NoteSigner, NoteVerifier, ProofBundle,
     SignedCheckpoint, TileId, names, tile, tree,
 };
 use comity_model::{Header, NodeId, Timestamp};
@@ -205,6 +205,14 @@ impl Node {
         let own = self.inner.log_keys.signer.verifier().clone();
         let cp = SignedCheckpoint::open(note, &own)?;
         let store = &self.inner.store;
+        let log_size = store.ledger_size().await?;
+        if cp.checkpoint.size > log_size {
+            return Err(LedgerError::SizeBeyondLog {
+                asked: cp.checkpoint.size,
+                size: log_size,
+            }
+            .into());
+        }
         let stored = store
             .checkpoint_at(cp.checkpoint.size)
             .await?
@@ -256,6 +264,21 @@ impl Node {
         size: Option<u64>,
     ) -> Result<ProofBundle, NodeError> {
         let store = &self.inner.store;
+        let log_size = store.ledger_size().await?;
+        if index >= log_size {
+            return Err(LedgerError::IndexBeyondSize {
+                index,
+                size: log_size,
+            }
+            .into());
+        }
+        if let Some(asked) = size.filter(|&s| s > log_size) {
+            return Err(LedgerError::SizeBeyondLog {
+                asked,
+                size: log_size,
+            }
+            .into());
+        }
         let record = store
             .ledger_entry(index)
             .await?
@@ -293,6 +316,14 @@ impl Node {
         new: u64,
     ) -> Result<ProofBundle, NodeError> {
         let store = &self.inner.store;
+        let log_size = store.ledger_size().await?;
+        if new > log_size {
+            return Err(LedgerError::SizeBeyondLog {
+                asked: new,
+                size: log_size,
+            }
+            .into());
+        }
         let get = |size: u64| async move {
             let cp = store
                 .checkpoint_at(size)

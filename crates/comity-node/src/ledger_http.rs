@@ -2,9 +2,9 @@
 //! (`/ledger/checkpoint`, `/ledger/tile/...`) and the cosignature submission; on the user API,
 //! status, proofs, entries, witnessing health and alarms.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::body::Body;
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ledger::decode_entry;
+use crate::tls::PeerNode;
 use crate::witness::COSIGNATURE_PATH;
 use crate::{Node, NodeError};
 
@@ -22,6 +23,8 @@ const NOTE_TYPE: &str = "text/plain; charset=utf-8";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Checkpoints and partial tiles change as the log grows.
 const SHORT: &str = "public, max-age=2";
+/// Largest cosigned checkpoint a witness may post: a note with a signature line per member.
+const MAX_COSIGNED_NOTE_BYTES: usize = 256 * 1024;
 
 pub(crate) fn federation_routes() -> Router<Node> {
     Router::new()
@@ -68,8 +71,19 @@ async fn tile(State(node): State<Node>, Path(path): Path<String>) -> Result<Resp
     }
 }
 
-async fn cosignature(State(node): State<Node>, body: Bytes) -> Result<Json<Value>, NodeError> {
-    let kept = node.accept_cosignatures(&body).await?;
+async fn cosignature(
+    State(node): State<Node>,
+    peer: Option<Extension<PeerNode>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, NodeError> {
+    let member = peer.as_ref().map(|Extension(PeerNode(id))| id);
+    let note = node
+        .inner
+        .bodies
+        .read(member, &headers, body, MAX_COSIGNED_NOTE_BYTES)
+        .await?;
+    let kept = node.accept_cosignatures(&note.bytes).await?;
     Ok(Json(json!({ "accepted": kept })))
 }
 

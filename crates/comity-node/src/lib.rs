@@ -4,8 +4,11 @@
 //! and delivers them to peers over pinned TLS; it accepts sealed messages from peers, checks
 //! them, stores each exactly once and answers with a signed receipt.
 
+mod accept;
 mod api;
+mod body;
 mod config;
+mod conns;
 mod delivery;
 mod error;
 mod evidence;
@@ -14,10 +17,12 @@ mod evidence_pull;
 mod evidence_transfer;
 mod federation;
 mod hashlists;
+mod http_errors;
 mod inbound;
 mod law_http;
 mod ledger;
 mod ledger_http;
+mod limits;
 mod node;
 mod outbound;
 mod requests;
@@ -31,6 +36,7 @@ mod witness;
 
 pub use config::NodeConfig;
 pub use error::NodeError;
+pub use limits::Limits;
 pub use node::{Node, NodeSetup, RunningNode, now_ms};
 pub use outbound::{Accepted, SendRequest};
 pub use requests::{ActOn, OpenRequest};

@@ -73,6 +73,10 @@ pub(crate) struct Shared {
     pub(crate) evidence_exports: std::path::PathBuf,
     /// The signed trust list the node started with, put in evidence packages.
     pub(crate) trust_list: SignedTrustList,
+    /// The bytes of request bodies held at once, on both listeners.
+    pub(crate) bodies: crate::body::BodyBudget,
+    /// The connection caps in force, and the descriptor limit they were fitted to.
+    pub(crate) caps: (crate::limits::Caps, Option<u64>),
 }
 
 impl Node {
@@ -112,6 +116,21 @@ impl RunningNode {
     /// Starts the node's servers, its outbox writer and its delivery loop.
     pub async fn start(setup: NodeSetup) -> Result<RunningNode, NodeError> {
         crate::tls::install_default_provider();
+        let limits = setup.config.limits.clone();
+        limits.validate(setup.config.max_message_bytes)?;
+        let descriptors = crate::limits::descriptor_limit();
+        let caps = limits.caps(descriptors)?;
+        if caps != limits.caps(None)? {
+            tracing::warn!(
+                descriptors = ?descriptors,
+                reserved = limits.reserved_descriptors,
+                api = caps.api,
+                pending_handshakes = caps.pending,
+                peers = caps.peers,
+                per_member = caps.per_member,
+                "connection caps lowered to fit the descriptor limit (raise it with ulimit -n or LimitNOFILE)"
+            );
+        }
         let trust = Trust::from_verified(&setup.trust_list, &setup.federation_root)?;
         setup.descriptor.verify()?;
         let me = setup.descriptor.descriptor.node.clone();
@@ -178,6 +197,8 @@ impl RunningNode {
                 vault,
                 evidence_exports,
                 trust_list: setup.trust_list,
+                bodies: crate::body::BodyBudget::new(&limits),
+                caps: (caps, descriptors),
             }),
         };
         let freed = node.inner.store.free_orphaned_leases().await?;
@@ -200,17 +221,23 @@ impl RunningNode {
             tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::evidence_pull::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(serve::federation(
-                setup.federation_listener,
+                serve::Listening {
+                    listener: setup.federation_listener,
+                    router: crate::federation::router(node.clone()),
+                    limits: limits.clone(),
+                    caps,
+                    shutdown: shutdown_rx.clone(),
+                },
                 Arc::new(tls),
                 members,
-                crate::federation::router(node.clone()),
-                shutdown_rx.clone(),
             )),
-            tokio::spawn(serve::plain(
-                setup.api_listener,
-                crate::api::router(node.clone()),
-                shutdown_rx,
-            )),
+            tokio::spawn(serve::plain(serve::Listening {
+                listener: setup.api_listener,
+                router: crate::api::router(node.clone()),
+                limits,
+                caps,
+                shutdown: shutdown_rx,
+            })),
         ];
         Ok(RunningNode {
             node,

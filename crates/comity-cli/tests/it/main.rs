@@ -6,5 +6,6 @@ mod crash;
 mod demo;
 mod evidence;
 mod forge;
+mod listen;
 mod pdqshare;
 mod request;

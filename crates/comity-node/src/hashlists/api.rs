@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{check_list_owner, now_ts};
+use crate::api::ApiJson;
 use crate::{Node, NodeError, SendRequest};
 
 /// Largest radius accepted: beyond it a query approaches a scan of every hash.
@@ -30,19 +31,6 @@ pub(crate) fn routes() -> Router<Node> {
         .route("/api/v1/pdq/unsubscribe", post(unsubscribe))
         .route("/api/v1/pdq/match", post(match_hashes))
         .route("/api/v1/pdq/notify", post(notify))
-}
-
-/// Body-parsing failures become API errors with a stable code.
-struct Body<T>(T);
-
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
-    type Rejection = NodeError;
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, NodeError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(e) => Err(NodeError::BadRequest(e.body_text())),
-        }
-    }
 }
 
 fn hex_digest<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], PdqError> {
@@ -136,7 +124,7 @@ struct PublishRequest {
 
 async fn publish(
     State(node): State<Node>,
-    Body(req): Body<PublishRequest>,
+    ApiJson(req): ApiJson<PublishRequest>,
 ) -> Result<Response, NodeError> {
     let list: ListId = req.list.parse()?;
     check_list_owner(&list, node.id())?;
@@ -234,7 +222,7 @@ struct SubscribeRequest {
 
 async fn subscribe(
     State(node): State<Node>,
-    Body(req): Body<SubscribeRequest>,
+    ApiJson(req): ApiJson<SubscribeRequest>,
 ) -> Result<Response, NodeError> {
     let list: ListId = req.list.parse()?;
     if req.peer == *node.id() {
@@ -271,7 +259,7 @@ struct UnsubscribeRequest {
 
 async fn unsubscribe(
     State(node): State<Node>,
-    Body(req): Body<UnsubscribeRequest>,
+    ApiJson(req): ApiJson<UnsubscribeRequest>,
 ) -> Result<Json<serde_json::Value>, NodeError> {
     let list: ListId = req.list.parse()?;
     let sharing = &node.inner.hash_lists;
@@ -338,7 +326,7 @@ fn view(m: ListMatch) -> MatchView {
 
 async fn match_hashes(
     State(node): State<Node>,
-    Body(req): Body<MatchRequest>,
+    ApiJson(req): ApiJson<MatchRequest>,
 ) -> Result<Json<serde_json::Value>, NodeError> {
     let radius = req.radius.unwrap_or(DEFAULT_RADIUS);
     if radius > MAX_RADIUS {
@@ -397,7 +385,7 @@ struct NotifyRequest {
 /// when the investigator asks for it.
 async fn notify(
     State(node): State<Node>,
-    Body(req): Body<NotifyRequest>,
+    ApiJson(req): ApiJson<NotifyRequest>,
 ) -> Result<Response, NodeError> {
     let list: ListId = req.list.parse()?;
     let (contributor, series) = {

@@ -3,11 +3,13 @@
 
 mod api;
 mod delivery;
+mod errors;
 mod evidence;
 mod exchange;
 mod harness;
 mod hashlists;
 mod ledger;
+mod limits;
 mod refusals;
 mod request_flows;
 mod requests;
