@@ -145,6 +145,11 @@ impl CustodyEvent {
         {
             return bad("acquisition needs by, location, tool and method".into());
         }
+        // Every event is recorded in its node's ledger: what no entry can record (a time before
+        // 1970, a node and user longer than an entry's actor) is not an event.
+        self.ledger_entry().map_err(|e| {
+            EvidenceError::EventFormat(format!("no ledger entry can record it: {e}"))
+        })?;
         Ok(())
     }
 

@@ -215,6 +215,12 @@ impl SignedDescriptor {
         let value = parse_canonical(bytes, "descriptor").map_err(SealError::BadDescriptor)?;
         let signed: SignedDescriptor =
             serde_json::from_value(value).map_err(|e| SealError::BadDescriptor(e.to_string()))?;
+        // A field left out (read as null) would give one signed descriptor two spellings.
+        if signed.to_json() != bytes {
+            return Err(SealError::BadDescriptor(
+                "descriptor is not the encoding of its fields (a field is left out)".into(),
+            ));
+        }
         signed.verify()?;
         Ok(signed)
     }

@@ -97,14 +97,21 @@ impl Envelope {
             ));
         }
         let signature = f.fixed::<64>("signature").map_err(malformed)?;
-        Ok(Envelope {
+        let env = Envelope {
             header,
             suite,
             signer,
             enc,
             ciphertext,
             signature,
-        })
+        };
+        // A field left out (`in_reply_to` read as null) would give one envelope two spellings.
+        if env.to_bytes() != bytes {
+            return Err(malformed(
+                "envelope is not the encoding of its fields (a field is left out)".into(),
+            ));
+        }
+        Ok(env)
     }
 
     /// SHA-256 of the wire bytes: the message digest that receipts sign.

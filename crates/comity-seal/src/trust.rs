@@ -130,7 +130,15 @@ impl SignedTrustList {
     /// Reads canonical JSON; call [`verify`](Self::verify) or [`Trust::from_verified`] next.
     pub fn from_json(bytes: &[u8]) -> Result<SignedTrustList, SealError> {
         let value = parse_canonical(bytes, "trust list").map_err(SealError::BadTrustList)?;
-        serde_json::from_value(value).map_err(|e| SealError::BadTrustList(e.to_string()))
+        let list: SignedTrustList =
+            serde_json::from_value(value).map_err(|e| SealError::BadTrustList(e.to_string()))?;
+        // A field left out (read as null) would give one signed trust list two spellings.
+        if list.to_json() != bytes {
+            return Err(SealError::BadTrustList(
+                "trust list is not the encoding of its fields (a field is left out)".into(),
+            ));
+        }
+        Ok(list)
     }
 }
 

@@ -107,3 +107,29 @@ fn invalid_events_are_refused_before_signing() {
         );
     }
 }
+
+/// Found by the `custody_event` fuzz target: these events passed `validate` (and so parsed from
+/// a peer) although no ledger entry can record them.
+#[test]
+fn events_that_no_ledger_entry_can_record_are_invalid() {
+    let dz = Node::new("dz-moj", "DZ");
+    let sha = Sha256Digest::of(b"x");
+    let mut before_1970 = acquired(sha);
+    before_1970.time = comity_model::Timestamp::from_unix_ms(-1);
+    let mut long_user = acquired(sha);
+    long_user.user = "u".repeat(125);
+    for e in [before_1970, long_user] {
+        assert!(e.ledger_entry().is_err());
+        assert_eq!(e.validate().unwrap_err().code(), "evidence.event_format");
+        let signed = SignedEvent {
+            event: e.clone(),
+            signature: "AAAA".into(),
+        };
+        let err = SignedEvent::from_json(&signed.to_json()).unwrap_err();
+        assert_eq!(err.code(), "evidence.event_format");
+        assert_eq!(
+            e.sign(dz.secrets.signing_key()).unwrap_err().code(),
+            "evidence.event_format"
+        );
+    }
+}

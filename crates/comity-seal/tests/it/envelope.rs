@@ -359,3 +359,18 @@ fn digest_is_sha256_of_the_wire_bytes() {
     );
     assert_eq!(SealError::DecryptFailed.code(), "seal.decrypt_failed");
 }
+
+/// Found by the `envelope` fuzz target: an envelope whose header leaves out `in_reply_to` read as
+/// if it said `null`, so one signed envelope had a second spelling (another digest, another
+/// receipt) that still verified.
+#[test]
+fn an_envelope_with_a_field_left_out_is_not_a_second_spelling() {
+    let (env, s, _) = sealed();
+    let wire = edit_wire(&env, |v| {
+        v["header"].as_object_mut().unwrap().remove("in_reply_to");
+    });
+    assert_ne!(wire, env.to_bytes());
+    let err = Envelope::from_bytes(&wire).unwrap_err();
+    assert_eq!(err.code(), "seal.malformed_envelope");
+    verify_outer(&env, &[s.signing_public()]).unwrap();
+}

@@ -225,3 +225,23 @@ fn retired_key_is_accepted_until_not_after_then_refused() {
         .unwrap_err();
     assert_eq!(err.code(), "seal.unknown_signer");
 }
+
+/// Found by the `descriptor` and `trust_list` fuzz targets: leaving out
+/// `previous_key_signature` (read as `null`) gave a signed descriptor or trust list a second
+/// spelling that still verified.
+#[test]
+fn descriptors_and_trust_lists_with_a_field_left_out_are_refused() {
+    let f = fed();
+    let drop_previous = |bytes: Vec<u8>| {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("\"previous_key_signature\":null,"));
+        text.replacen("\"previous_key_signature\":null,", "", 1)
+            .into_bytes()
+    };
+    let d = SignedDescriptor::sign(descriptor(&f.fr, "fr-ocl", "FR", 8002), &f.fr, None);
+    let err = SignedDescriptor::from_json(&drop_previous(d.to_json())).unwrap_err();
+    assert_eq!(err.code(), "seal.bad_descriptor");
+    let list = SignedTrustList::sign(rotated_list(&f), &f.root);
+    let err = SignedTrustList::from_json(&drop_previous(list.to_json())).unwrap_err();
+    assert_eq!(err.code(), "seal.bad_trust_list");
+}
