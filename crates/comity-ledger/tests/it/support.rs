@@ -30,13 +30,10 @@ pub fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
-/// The shared vectors live next to the repository (`../shared/vectors`); absence is a failure.
-pub fn shared_vectors() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/merkle-proofs");
-    assert!(
-        p.is_dir(),
-        "test vectors missing at {}: check out ../shared/vectors (see its README.md)",
-        p.display()
-    );
+/// transparency-dev/merkle's proof vectors, copied into the tree with their licence
+/// (`tests/vectors/README.md`); absence is a failure.
+pub fn proof_vectors() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/merkle-proofs");
+    assert!(p.is_dir(), "test vectors missing at {}", p.display());
     p
 }

@@ -1,4 +1,4 @@
-//! RFC 6962/9162 proof vectors from transparency-dev/merkle (../shared/vectors/merkle-proofs).
+//! RFC 6962/9162 proof vectors from transparency-dev/merkle (tests/vectors/merkle-proofs).
 
 use std::path::{Path, PathBuf};
 
@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use comity_ledger::proof::{verify_consistency_raw, verify_inclusion_raw};
 use serde::Deserialize;
 
-use crate::support::shared_vectors;
+use crate::support::proof_vectors;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,7 +57,7 @@ fn proof(p: &Option<Vec<String>>) -> Vec<Vec<u8>> {
 
 #[test]
 fn every_inclusion_vector_passes_or_is_refused_as_expected() {
-    let files = json_files(&shared_vectors().join("inclusion"));
+    let files = json_files(&proof_vectors().join("inclusion"));
     assert!(
         files.len() > 80,
         "only {} inclusion vectors found",
@@ -95,7 +95,7 @@ fn every_inclusion_vector_passes_or_is_refused_as_expected() {
 
 #[test]
 fn every_consistency_vector_passes_or_is_refused_as_expected() {
-    let files = json_files(&shared_vectors().join("consistency"));
+    let files = json_files(&proof_vectors().join("consistency"));
     assert!(
         files.len() > 80,
         "only {} consistency vectors found",
@@ -135,7 +135,7 @@ fn every_consistency_vector_passes_or_is_refused_as_expected() {
 /// sizes have the same lengths (the vectors' leaves are not given, so hashes cannot be compared).
 #[test]
 fn generated_proofs_have_the_vector_lengths() {
-    for f in json_files(&shared_vectors().join("inclusion")) {
+    for f in json_files(&proof_vectors().join("inclusion")) {
         let p: InclusionProbe = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         if p.want_err || p.leaf_idx >= p.tree_size {
             continue;
@@ -144,7 +144,7 @@ fn generated_proofs_have_the_vector_lengths() {
         let ours = log.inclusion_proof(p.leaf_idx, p.tree_size).unwrap();
         assert_eq!(ours.len(), proof(&p.proof).len(), "{}", f.display());
     }
-    for f in json_files(&shared_vectors().join("consistency")) {
+    for f in json_files(&proof_vectors().join("consistency")) {
         let p: ConsistencyProbe = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         if p.want_err || p.size1 == 0 || p.size2 > 4096 {
             continue;
@@ -173,7 +173,7 @@ fn generated_proofs_equal_the_happy_path_vectors() {
     log.append_batch(&leaves).unwrap();
     let enc = |h: &[comity_ledger::Hash]| h.iter().map(|h| h.to_base64()).collect::<Vec<_>>();
     let mut compared = 0;
-    for f in json_files(&shared_vectors().join("inclusion")) {
+    for f in json_files(&proof_vectors().join("inclusion")) {
         let p: InclusionProbe = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         // single-entry/ uses a leaf of its own; compare only trees of the RFC leaves.
         let ours_leaf = leaves
@@ -197,7 +197,7 @@ fn generated_proofs_equal_the_happy_path_vectors() {
         );
         compared += 1;
     }
-    for f in json_files(&shared_vectors().join("consistency")) {
+    for f in json_files(&proof_vectors().join("consistency")) {
         let p: ConsistencyProbe = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         if p.want_err || p.size1 == 0 || p.size2 > 8 || b64(&p.root1).len() != 32 {
             continue;

@@ -1,14 +1,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The PDQ regression images from Meta's repository, kept beside the project in `shared/`.
+/// The PDQ regression images from Meta's repository, copied into the tree with their licence
+/// (`tests/vectors/README.md`).
 pub fn vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/pdq-images");
-    assert!(
-        dir.is_dir(),
-        "test vectors missing: {} (see shared/vectors/README.md)",
-        dir.display()
-    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/pdq-images");
+    assert!(dir.is_dir(), "test vectors missing: {}", dir.display());
     dir
 }
 

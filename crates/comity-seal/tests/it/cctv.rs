@@ -1,4 +1,4 @@
-//! Ed25519 edge cases from C2SP CCTV (../shared/vectors/ed25519-cctv/).
+//! Ed25519 edge cases from C2SP CCTV (`tests/vectors/ed25519-cctv/`, with its licence).
 //!
 //! Every case is a signature that some verifier accepts. Comity accepts exactly those that pass
 //! the strict rules of docs/protocol.md: no small-order public key or R, canonical encodings of A
@@ -21,13 +21,9 @@ const REFUSED_FLAGS: [&str; 5] = [
 
 fn cases() -> Vec<Value> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/ed25519-cctv/ed25519vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; the shared test vectors must sit beside the repository",
-            path.display()
-        )
-    });
+        .join("tests/vectors/ed25519-cctv/ed25519vectors.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}: the vectors are part of the tree", path.display()));
     serde_json::from_str::<Vec<Value>>(&text).unwrap()
 }
 
