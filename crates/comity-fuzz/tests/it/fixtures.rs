@@ -34,14 +34,7 @@ fn the_genuine_package_verifies_as_zip_and_with_the_root() {
     let pkg = genuine_package(tmp.path());
     let path = tmp.path().join("p.zip");
     std::fs::write(&path, &pkg.zip).unwrap();
-    #[allow(
-        clippy::needless_update,
-        reason = "the verifier's options grow; the other ones keep their defaults"
-    )]
-    let o = VerifyOptions {
-        federation_root: Some(fixtures().root.public()),
-        ..VerifyOptions::default()
-    };
+    let o = VerifyOptions::anchored(fixtures().root.public(), "the fixtures' root");
     let report = verify_package_with(&path, &o);
     assert!(report.verified, "{}", report.to_text());
     assert!(pkg.files.len() > 10, "{:?}", pkg.files.keys());

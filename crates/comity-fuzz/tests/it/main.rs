@@ -5,4 +5,3 @@
 mod bounded;
 mod fixtures;
 mod inventory;
-mod known;
