@@ -18,6 +18,17 @@ pub enum EvidenceError {
     WrongWrapKey(String),
     #[error("chunk {index} of {blob} does not decrypt: the stored object was altered or truncated")]
     ChunkDecrypt { blob: String, index: u64 },
+    /// A stored blob failed its integrity check while it was read: nothing after the last good
+    /// chunk was returned.
+    #[error(
+        "stored evidence {blob} fails its integrity check{}: {reason}. The stored object was altered, swapped or damaged; restore it from a backup or add the original file again",
+        chunk.map(|i| format!(" at chunk {i}")).unwrap_or_default()
+    )]
+    Tampered {
+        blob: String,
+        chunk: Option<u64>,
+        reason: String,
+    },
     #[error("chunk {index} is out of range: the blob has {chunks} chunks")]
     ChunkRange { index: u64, chunks: u64 },
     #[error("chunk {index} refused: {reason}")]
@@ -60,6 +71,7 @@ impl EvidenceError {
             Self::BlobFormat { .. } => "evidence.blob_format",
             Self::WrongWrapKey(_) => "evidence.wrong_wrap_key",
             Self::ChunkDecrypt { .. } => "evidence.chunk_decrypt",
+            Self::Tampered { .. } => "evidence.tampered",
             Self::ChunkRange { .. } => "evidence.chunk_range",
             Self::ChunkRefused { .. } => "evidence.chunk_refused",
             Self::DigestMismatch { .. } => "evidence.digest_mismatch",

@@ -2,9 +2,9 @@
 //! signed custody events, use conditions, CASE/UCO manifests and court packages that are verified
 //! offline. `docs/evidence.md` specifies every format.
 //!
-//! Only [`vault`] and the file side of [`package`] do I/O; the formats ([`blob`], [`custody`],
-//! [`conditions`], [`manifest`], [`verify`]) are pure and take time, keys and randomness as
-//! arguments.
+//! Only [`vault`], [`read`] and the file side of [`package`] do I/O; the formats ([`blob`],
+//! [`custody`], [`conditions`], [`manifest`], [`verify`]) are pure and take time, keys and
+//! randomness as arguments.
 
 pub mod blob;
 pub mod conditions;
@@ -13,6 +13,7 @@ pub mod digest;
 pub mod error;
 pub mod manifest;
 pub mod package;
+pub mod read;
 pub mod vault;
 pub mod verify;
 
@@ -24,5 +25,6 @@ pub use custody::{Acquisition, Action, CustodyEvent, SignedEvent, Timeline};
 pub use digest::Sha256Digest;
 pub use error::{EvidenceError, Result};
 pub use package::{Package, PackageItem, file_content, write_dir, write_zip};
-pub use vault::{Assembler, BlobInfo, BlobReader, TransferOffer, Vault};
+pub use read::{BlobReader, ChunkReader};
+pub use vault::{Assembler, BlobInfo, Migration, TransferOffer, Vault};
 pub use verify::{Check, Report, VerifyOptions, verify_package, verify_package_with};
