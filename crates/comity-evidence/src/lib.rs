@@ -24,7 +24,7 @@ pub use conditions::{Consent, Operation, UseCondition, UseConditions};
 pub use custody::{Acquisition, Action, CustodyEvent, SignedEvent, Timeline};
 pub use digest::Sha256Digest;
 pub use error::{EvidenceError, Result};
-pub use package::{Package, PackageItem, file_content, write_dir, write_zip};
+pub use package::{Package, PackageItem, ZipPackage, file_content, write_dir, write_zip};
 pub use read::{BlobReader, ChunkReader};
 pub use vault::{Assembler, BlobInfo, Migration, TransferOffer, Vault};
 pub use verify::{Check, Report, VerifyOptions, verify_package, verify_package_with};
