@@ -144,6 +144,11 @@ impl NodeError {
             Self::Workflow(e) => workflow_status(e),
             Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // The node's own stored evidence failed its check: not the caller's fault, and a
+            // peer pulling chunks should try again once the operator has restored the object.
+            Self::Evidence(EvidenceError::Tampered { .. } | EvidenceError::WrongWrapKey(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
                 StatusCode::NOT_FOUND
