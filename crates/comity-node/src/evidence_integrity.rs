@@ -13,6 +13,8 @@ use crate::{Node, NodeError, now_ms};
 
 /// Alarm kind of an integrity failure of a stored item.
 pub(crate) const TAMPERED: &str = "evidence_tampered";
+/// Alarm kind of an export that recorded its `exported` events but produced no package.
+pub(crate) const EXPORT_UNFINISHED: &str = "export_unfinished";
 
 impl Node {
     /// Records an alarm of this node about itself, once per distinct `evidence`.

@@ -146,10 +146,7 @@ impl RunningNode {
             )?
             .with_chunk_size(setup.config.evidence_chunk_size)?,
         );
-        let evidence_exports = setup.evidence_dir.join("exports");
-        std::fs::create_dir_all(&evidence_exports).map_err(|e| {
-            comity_evidence::EvidenceError::Storage(format!("{}: {e}", evidence_exports.display()))
-        })?;
+        let evidence_exports = crate::evidence_export::exports_dir(&setup.evidence_dir)?;
         let removed = vault.clean_temporary().await?;
         if removed > 0 {
             tracing::info!(removed, "leftovers of interrupted evidence ingests removed");

@@ -1,7 +1,7 @@
 //! Evidence through the user API: a file streamed into the vault, its custody timeline with the
 //! ledger entries that record it, reading it back (logged first), unknown items refused; a
 //! stored object swapped or damaged refused with a JSON error or a failed transfer, reported as
-//! tampering.
+//! tampering; a failed export that leaves nothing and records nothing.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -288,6 +288,96 @@ async fn a_damaged_chunk_is_refused_before_the_first_byte_or_aborts_the_transfer
             .get_bytes(&format!("/api/v1/evidence/{sha}/content"))
             .await;
         assert_eq!((status, back == content), (200, true));
+        fed.shutdown().await;
+    }
+}
+
+/// What is in `<evidence dir>/exports` of `node`.
+fn exports(fed: &Federation, node: &str) -> Vec<String> {
+    std::fs::read_dir(fed.evidence_dir(node).join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_export_leaves_nothing_and_records_nothing_and_a_good_one_verifies_offline() {
+    use std::os::unix::fs::PermissionsExt;
+    for backend in backends() {
+        let fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
+        let api = fed.api("dz-247");
+        let (_, first) = upload(&fed, "case=C-11&name=first.bin", bytes_of(1_500_000, 4)).await;
+        let (_, second) = upload(&fed, "case=C-11&name=second.bin", bytes_of(2_200_000, 5)).await;
+        let shas = [&first, &second].map(|i| i["sha256"].as_str().unwrap().to_owned());
+        let ledger_before = api.get("/api/v1/ledger/entries?kind=custody_event").await.1;
+        let mode = std::fs::metadata(fed.evidence_dir("dz-247").join("exports"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "the exports folder is private");
+
+        // The second item's last chunk is damaged: the first item's content is already in the
+        // package when the export fails.
+        let path = object(&fed, "dz-247", &shas[1]);
+        let good = std::fs::read(&path).unwrap();
+        flip(&path, chunk_byte(2, 5));
+        let (status, body) = api
+            .get_bytes("/api/v1/evidence/export?case=C-11&purpose=court")
+            .await;
+        let err: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        assert_eq!(status, 500, "{backend:?}: {err}");
+        assert_eq!(err["error"]["code"], "evidence.tampered", "{err}");
+        assert_eq!(exports(&fed, "dz-247"), Vec::<String>::new(), "{backend:?}");
+        for sha in &shas {
+            assert_eq!(
+                actions_of(&fed, sha).await,
+                ["acquired", "sealed"],
+                "{backend:?}"
+            );
+        }
+        let ledger_after = api.get("/api/v1/ledger/entries?kind=custody_event").await.1;
+        assert_eq!(ledger_after, ledger_before, "no exported entry");
+        let alarms = tamper_alarms(&fed, "dz-247").await;
+        assert_eq!(alarms[0]["evidence"]["item"], shas[1].as_str());
+        assert_eq!(alarms[0]["evidence"]["chunk"], 2);
+
+        // Restored, the export goes through, shows itself and verifies offline.
+        std::fs::write(&path, &good).unwrap();
+        let (status, zip) = api
+            .get_bytes("/api/v1/evidence/export?case=C-11&purpose=court")
+            .await;
+        assert_eq!(
+            status,
+            200,
+            "{backend:?}: {}",
+            String::from_utf8_lossy(&zip)
+        );
+        assert_eq!(exports(&fed, "dz-247"), Vec::<String>::new());
+        for sha in &shas {
+            assert_eq!(
+                actions_of(&fed, sha).await,
+                ["acquired", "sealed", "exported"],
+                "{backend:?}"
+            );
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let package = tmp.path().join("case.zip");
+        std::fs::write(&package, &zip).unwrap();
+        let report = comity_evidence::verify_package(&package);
+        assert!(report.verified, "{}", report.to_text());
+        let chains: Vec<&str> = report
+            .checks
+            .iter()
+            .filter(|c| c.check == "custody chain")
+            .map(|c| c.reason.as_str())
+            .collect();
+        assert_eq!(chains.len(), 2);
+        for chain in chains {
+            assert!(
+                chain.starts_with("3 events, unbroken, from acquisition to exported"),
+                "the package shows the export itself: {chain}"
+            );
+        }
         fed.shutdown().await;
     }
 }
