@@ -91,6 +91,13 @@ impl<V: Deref<Target = Vault>> ChunkReader<V> {
         Self::with(vault, sha, opened, 1)
     }
 
+    /// Reads `chunks` chunks per request to the store from here on (default 8): one keeps a
+    /// reader's memory to a single chunk, for readers that stream to slow clients.
+    pub fn with_window(mut self, chunks: u64) -> Self {
+        self.window_max = chunks.max(1);
+        self
+    }
+
     pub fn info(&self) -> BlobInfo {
         let l = self.opened.layout;
         BlobInfo {

@@ -268,7 +268,8 @@ async fn content(State(node): State<Node>, Path(sha): Path<String>) -> Result<Re
     // error, never a 200.
     let vault = std::sync::Arc::clone(&node.inner.vault);
     let opened = ChunkReader::open(vault, &sha).await;
-    let mut reader = node.reported(&sha, "content", opened).await?;
+    // One chunk in memory per download, however slow the client.
+    let mut reader = node.reported(&sha, "content", opened).await?.with_window(1);
     let first = reader.next_chunk().await;
     let first = node.reported(&sha, "content", first).await?;
     let size = reader.info().size;
