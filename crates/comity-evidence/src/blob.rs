@@ -163,7 +163,10 @@ impl WrapKey {
     /// The blob key, if `wrapped` authenticates under this key with `nonce` and `aad`.
     fn unwrap(&self, id: &[u8], nonce: &[u8], wrapped: &[u8], aad: &[u8]) -> Result<BlobKey> {
         if id != self.id {
-            return Err(EvidenceError::WrongWrapKey(hex::encode(id)));
+            return Err(EvidenceError::WrongWrapKey {
+                blob: String::new(),
+                key_id: hex::encode(id),
+            });
         }
         let nonce = XNonce::try_from(nonce).map_err(|_| blob_err("wrap nonce length".into()))?;
         let key = self

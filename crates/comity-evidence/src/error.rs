@@ -13,9 +13,9 @@ pub enum EvidenceError {
     #[error("stored blob {blob} is malformed: {reason}")]
     BlobFormat { blob: String, reason: String },
     #[error(
-        "blob {0} was encrypted for another node key (wrap key id differs): re-wrap it with the key that stored it"
+        "blob {blob} was encrypted under another node key (wrap key id {key_id}): re-wrap it with the key that stored it"
     )]
-    WrongWrapKey(String),
+    WrongWrapKey { blob: String, key_id: String },
     #[error("chunk {index} of {blob} does not decrypt: the stored object was altered or truncated")]
     ChunkDecrypt { blob: String, index: u64 },
     /// A stored blob failed its integrity check while it was read: nothing after the last good
@@ -69,7 +69,7 @@ impl EvidenceError {
         match self {
             Self::NotFound(_) => "evidence.not_found",
             Self::BlobFormat { .. } => "evidence.blob_format",
-            Self::WrongWrapKey(_) => "evidence.wrong_wrap_key",
+            Self::WrongWrapKey { .. } => "evidence.wrong_wrap_key",
             Self::ChunkDecrypt { .. } => "evidence.chunk_decrypt",
             Self::Tampered { .. } => "evidence.tampered",
             Self::ChunkRange { .. } => "evidence.chunk_range",

@@ -128,6 +128,10 @@ pub(crate) fn tampered(sha: &Sha256Digest, chunk: Option<u64>, reason: String) -
 fn opening(e: EvidenceError, sha: &Sha256Digest) -> EvidenceError {
     match e {
         EvidenceError::BlobFormat { reason, .. } => tampered(sha, None, reason),
+        EvidenceError::WrongWrapKey { key_id, .. } => EvidenceError::WrongWrapKey {
+            blob: sha.hex(),
+            key_id,
+        },
         EvidenceError::ChunkSize(c) => tampered(
             sha,
             None,

@@ -164,7 +164,7 @@ impl NodeError {
             | Self::ExportUnfinished { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             // The node's own stored evidence failed its check: not the caller's fault, and a
             // peer pulling chunks should try again once the operator has restored the object.
-            Self::Evidence(EvidenceError::Tampered { .. } | EvidenceError::WrongWrapKey(_)) => {
+            Self::Evidence(EvidenceError::Tampered { .. } | EvidenceError::WrongWrapKey { .. }) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,

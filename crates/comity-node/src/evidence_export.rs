@@ -218,9 +218,10 @@ async fn write_contents(
     };
     // Which item failed is in the error: the vault names the blob it was reading.
     let sha = match &e {
-        EvidenceError::Tampered { blob, .. } => blob.parse::<Sha256Digest>().ok(),
+        EvidenceError::Tampered { blob, .. } | EvidenceError::WrongWrapKey { blob, .. } => {
+            blob.parse::<Sha256Digest>().ok()
+        }
         EvidenceError::NotFound(sha) => Some(*sha),
-        EvidenceError::WrongWrapKey(_) => None,
         _ => return Err(NodeError::ExportFailed(e.to_string())),
     };
     Err(match sha {

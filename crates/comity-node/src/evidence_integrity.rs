@@ -73,7 +73,7 @@ impl Node {
     pub(crate) async fn report_integrity(&self, sha: &Sha256Digest, read: &str, e: &EvidenceError) {
         let (chunk, reason) = match e {
             EvidenceError::Tampered { chunk, reason, .. } => (*chunk, reason.clone()),
-            EvidenceError::WrongWrapKey(_) => (None, e.to_string()),
+            EvidenceError::WrongWrapKey { .. } => (None, e.to_string()),
             _ => return,
         };
         tracing::error!(
