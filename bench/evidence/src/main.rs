@@ -176,12 +176,11 @@ fn dd_fsync(input: &Path, out: &Path) -> f64 {
 }
 
 /// Seconds for SHA-256 alone (ring, as ingest hashes) and for the chunk sealing alone (blob
-/// format v2, AES-256-GCM), each on one core, without storage.
+/// format v3, AES-256-GCM), each on one core, without storage.
 fn components(input: &Path) -> (f64, f64) {
     use comity_evidence::blob::BlobCipher;
     use std::io::Read;
-    let wrap = WrapKey::from_node_secrets(&secrets());
-    let cipher = BlobCipher::create(&wrap, 1 << 20, &mut UnwrapErr(getrandom::SysRng)).unwrap();
+    let cipher = BlobCipher::create(1 << 20, &mut UnwrapErr(getrandom::SysRng)).unwrap();
     let run = |seal: bool| {
         let mut f = std::fs::File::open(input).unwrap();
         let mut h = ring::digest::Context::new(&ring::digest::SHA256);

@@ -207,6 +207,18 @@ async fn run_async(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
             for t in v["transfers"].as_array().into_iter().flatten() {
                 println!("transfer {}", transfer_line(t));
             }
+            for t in v["tampering"].as_array().into_iter().flatten() {
+                println!(
+                    "TAMPERED {} {}{}: {}",
+                    t["detected_at"].as_str().unwrap_or("?"),
+                    t["code"].as_str().unwrap_or("?"),
+                    t["chunk"]
+                        .as_u64()
+                        .map(|c| format!(" at chunk {c}"))
+                        .unwrap_or_default(),
+                    t["reason"].as_str().unwrap_or("?")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         EvidenceCommand::Send {
@@ -434,29 +446,45 @@ async fn export(dir: &Path, case: &str, purpose: &str, out: &Path) -> anyhow::Re
     let is_zip = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-    let zip_path = if is_zip {
-        out.to_owned()
-    } else {
-        let mut p = out.as_os_str().to_owned();
-        p.push(".download.zip");
-        PathBuf::from(p)
+    // The package goes first to a private file next to the destination (0600), removed if the
+    // transfer fails or is interrupted: an export cut short leaves no partial package behind.
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let download = tempfile::Builder::new()
+        .prefix(".comity-export-")
+        .suffix(".zip")
+        .tempfile_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))?;
+    let mut file = tokio::fs::File::from_std(download.reopen()?);
+    let copied = async {
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            let chunk = chunk.context("the transfer of the package failed; nothing was kept")?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file).await?;
+        file.sync_all().await?;
+        anyhow::Ok(())
     };
-    let mut file = tokio::fs::File::create_new(&zip_path)
-        .await
-        .with_context(|| format!("{}", zip_path.display()))?;
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk?).await?;
+    tokio::select! {
+        r = copied => r?,
+        _ = tokio::signal::ctrl_c() => bail!("interrupted; nothing was kept"),
     }
-    tokio::io::AsyncWriteExt::flush(&mut file).await?;
-    file.sync_all().await?;
     drop(file);
-    if !is_zip {
-        let extracted = std::fs::File::open(&zip_path)
-            .map_err(anyhow::Error::from)
-            .and_then(|f| Ok(zip::ZipArchive::new(f)?.extract(out)?));
-        std::fs::remove_file(&zip_path)?;
-        extracted.with_context(|| format!("{}", out.display()))?;
+    if is_zip {
+        download
+            .persist_noclobber(out)
+            .with_context(|| format!("{}", out.display()))?;
+    } else {
+        let extracted = zip::ZipArchive::new(download.reopen()?)
+            .and_then(|mut z| z.extract(out))
+            .with_context(|| format!("{}", out.display()));
+        if extracted.is_err() && out.exists() {
+            let _ = std::fs::remove_dir_all(out);
+        }
+        extracted?;
     }
     eprintln!("case {case} exported to {}", out.display());
     Ok(ExitCode::SUCCESS)

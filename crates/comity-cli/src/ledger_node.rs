@@ -133,17 +133,29 @@ pub async fn alarms(dir: &Path, json: bool) -> Result<bool> {
         println!("no alarm: every peer's log this node witnessed only ever grew");
     } else {
         for a in &alarms {
+            let kind = a["kind"].as_str().unwrap_or("?");
             println!(
-                "ALARM #{} {} {} detected {}: it signed two checkpoints that cannot both be true",
+                "ALARM #{} {} {kind} detected {}: {}",
                 a["seq"],
                 a["peer"].as_str().unwrap_or("?"),
-                a["kind"].as_str().unwrap_or("?"),
                 a["detected_at"].as_str().unwrap_or("?"),
+                alarm_meaning(kind),
             );
             println!("{}", serde_json::to_string_pretty(&a["evidence"])?);
         }
     }
     Ok(!alarms.is_empty())
+}
+
+/// What an alarm of `kind` says, in a sentence.
+fn alarm_meaning(kind: &str) -> &'static str {
+    match kind {
+        "evidence_tampered" => {
+            "this node's stored copy of an item failed its integrity check (see the item with `comity evidence show`)"
+        }
+        "export_unfinished" => "an export recorded its exported events but produced no package",
+        _ => "it signed two checkpoints that cannot both be true",
+    }
 }
 
 /// Downloads the log `peer` serves (checkpoint, every tile and entry bundle) into `out`, over

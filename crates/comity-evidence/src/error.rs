@@ -13,11 +13,22 @@ pub enum EvidenceError {
     #[error("stored blob {blob} is malformed: {reason}")]
     BlobFormat { blob: String, reason: String },
     #[error(
-        "blob {0} was encrypted for another node key (wrap key id differs): re-wrap it with the key that stored it"
+        "blob {blob} was encrypted under another node key (wrap key id {key_id}): re-wrap it with the key that stored it"
     )]
-    WrongWrapKey(String),
+    WrongWrapKey { blob: String, key_id: String },
     #[error("chunk {index} of {blob} does not decrypt: the stored object was altered or truncated")]
     ChunkDecrypt { blob: String, index: u64 },
+    /// A stored blob failed its integrity check while it was read: nothing after the last good
+    /// chunk was returned.
+    #[error(
+        "stored evidence {blob} fails its integrity check{}: {reason}. The stored object was altered, swapped or damaged; restore it from a backup or add the original file again",
+        chunk.map(|i| format!(" at chunk {i}")).unwrap_or_default()
+    )]
+    Tampered {
+        blob: String,
+        chunk: Option<u64>,
+        reason: String,
+    },
     #[error("chunk {index} is out of range: the blob has {chunks} chunks")]
     ChunkRange { index: u64, chunks: u64 },
     #[error("chunk {index} refused: {reason}")]
@@ -76,8 +87,9 @@ impl EvidenceError {
         match self {
             Self::NotFound(_) => "evidence.not_found",
             Self::BlobFormat { .. } => "evidence.blob_format",
-            Self::WrongWrapKey(_) => "evidence.wrong_wrap_key",
+            Self::WrongWrapKey { .. } => "evidence.wrong_wrap_key",
             Self::ChunkDecrypt { .. } => "evidence.chunk_decrypt",
+            Self::Tampered { .. } => "evidence.tampered",
             Self::ChunkRange { .. } => "evidence.chunk_range",
             Self::ChunkRefused { .. } => "evidence.chunk_refused",
             Self::DigestMismatch { .. } => "evidence.digest_mismatch",

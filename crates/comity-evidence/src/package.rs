@@ -1,7 +1,8 @@
 //! Court packages: the files, the CASE/UCO manifest, the signed custody events, ledger inclusion
 //! proofs and the descriptors of every node involved, in a directory or a `.zip` with the same
 //! paths. The index `comity-package.json` lists every other file with its SHA-256 and is signed
-//! by the exporting node, so nothing can be added, removed or altered unnoticed.
+//! by the exporting node, so nothing can be added, removed or altered unnoticed. The contents are
+//! written first, then what names them (see [`ZipPackage`]).
 //!
 //! ```text
 //! comity-package.json            signed index (this module's `SignedIndex`)
@@ -239,13 +240,25 @@ fn pio(what: &str) -> impl Fn(std::io::Error) -> EvidenceError + '_ {
     move |e| EvidenceError::PackageIo(format!("{what}: {e}"))
 }
 
+/// A read error of a content source: the vault's own error when it is one (a tampered blob
+/// stays `evidence.tampered`), else a package I/O error.
+fn source_error(path: &str) -> impl Fn(std::io::Error) -> EvidenceError + '_ {
+    move |e| {
+        let text = format!("{path}: {e}");
+        match e.into_inner().map(|i| i.downcast::<EvidenceError>()) {
+            Some(Ok(inner)) => *inner,
+            _ => EvidenceError::PackageIo(text),
+        }
+    }
+}
+
 /// Copies while hashing, in 1 MiB steps.
 fn copy_hashed(from: &mut dyn Read, to: &mut dyn Write, path: &str) -> Result<FileRef> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
-        let n = from.read(&mut buf).map_err(pio(path))?;
+        let n = from.read(&mut buf).map_err(source_error(path))?;
         if n == 0 {
             break;
         }
@@ -289,27 +302,108 @@ impl<W: Write + Seek> Sink for ZipSink<W> {
 /// `exporter_key`.
 pub fn write_dir(pkg: &Package, dir: &Path, exporter_key: &SigningKey) -> Result<SignedIndex> {
     std::fs::create_dir(dir).map_err(pio(&dir.display().to_string()))?;
-    write_into(pkg, &mut DirSink(dir.to_owned()), exporter_key)
+    let mut sink = DirSink(dir.to_owned());
+    let contents = write_contents(&pkg.items, &mut sink)?;
+    write_records(pkg, contents, &mut sink, exporter_key)
 }
 
 /// Writes `pkg` as a new zip file (entries stored, not compressed: evidence is often already
 /// compressed, and stored entries keep the writer simple and fast).
 pub fn write_zip(pkg: &Package, path: &Path, exporter_key: &SigningKey) -> Result<SignedIndex> {
     let f = File::create_new(path).map_err(pio(&path.display().to_string()))?;
-    let mut sink = ZipSink(zip::ZipWriter::new(f));
-    let index = write_into(pkg, &mut sink, exporter_key)?;
-    let f = sink
-        .0
-        .finish()
-        .map_err(|e| EvidenceError::PackageIo(e.to_string()))?;
+    let mut zip = ZipPackage::new(f);
+    zip.write_contents(&pkg.items)?;
+    let (index, f) = zip.finish(pkg, exporter_key)?;
     f.sync_all().map_err(pio(&path.display().to_string()))?;
     Ok(index)
 }
 
-fn write_into(pkg: &Package, sink: &mut dyn Sink, key: &SigningKey) -> Result<SignedIndex> {
+/// A zip package written in two steps, so that an exporter can act between them: first the
+/// items' contents ([`ZipPackage::write_contents`], each hashed and checked against its digest),
+/// then everything that names them ([`ZipPackage::finish`]: events, proofs, descriptors, trust
+/// list, manifest, signed index). A node records its `exported` custody events in between, once
+/// the contents are known good, and the package then carries those events with their proofs.
+pub struct ZipPackage<W: Write + Seek> {
+    zip: ZipSink<W>,
+    contents: Vec<FileRef>,
+}
+
+impl<W: Write + Seek> std::fmt::Debug for ZipPackage<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZipPackage({} contents)", self.contents.len())
+    }
+}
+
+impl<W: Write + Seek> ZipPackage<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            zip: ZipSink(zip::ZipWriter::new(out)),
+            contents: Vec::new(),
+        }
+    }
+
+    /// Writes the contents of `items`, in order (exhibit 1, 2, ...).
+    pub fn write_contents(&mut self, items: &[PackageItem]) -> Result<()> {
+        self.contents = write_contents(items, &mut self.zip)?;
+        Ok(())
+    }
+
+    /// Writes the rest of `pkg`, whose items must be those whose contents were written, and
+    /// returns the signed index and the finished output. Content sources are not read again.
+    pub fn finish(mut self, pkg: &Package, exporter_key: &SigningKey) -> Result<(SignedIndex, W)> {
+        let index = write_records(pkg, self.contents, &mut self.zip, exporter_key)?;
+        let out = self
+            .zip
+            .0
+            .finish()
+            .map_err(|e| EvidenceError::PackageIo(e.to_string()))?;
+        Ok((index, out))
+    }
+}
+
+/// Writes each item's content as `files/<exhibit>-<name>`, hashed on the way; a content whose
+/// digest is not the item's is refused.
+fn write_contents(items: &[PackageItem], sink: &mut dyn Sink) -> Result<Vec<FileRef>> {
+    let mut files = Vec::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        let path = file_path(i + 1, &it.name);
+        let mut f = (it.content)().map_err(source_error(&it.name))?;
+        let file = sink.put(&path, &mut f)?;
+        if file.sha256 != it.sha256 {
+            return Err(EvidenceError::DigestMismatch {
+                expected: it.sha256,
+                actual: file.sha256,
+            });
+        }
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// Writes what names the contents already written (`contents`, one per item of `pkg`): signed
+/// events, proofs, descriptors, trust list, manifest, then the signed index.
+fn write_records(
+    pkg: &Package,
+    contents: Vec<FileRef>,
+    sink: &mut dyn Sink,
+    key: &SigningKey,
+) -> Result<SignedIndex> {
+    if contents.len() != pkg.items.len() {
+        return Err(EvidenceError::PackageFormat(format!(
+            "{} items but {} contents written",
+            pkg.items.len(),
+            contents.len()
+        )));
+    }
     let mut items = Vec::new();
-    for (i, it) in pkg.items.iter().enumerate() {
+    for (i, (it, file)) in pkg.items.iter().zip(contents).enumerate() {
         let exhibit = i + 1;
+        if file.sha256 != it.sha256 || file.path != file_path(exhibit, &it.name) {
+            return Err(EvidenceError::PackageFormat(format!(
+                "item {}: its content was written as {}",
+                it.name, file.path
+            )));
+        }
         if it.proofs.len() != it.events.len() {
             return Err(EvidenceError::PackageFormat(format!(
                 "item {}: {} events but {} proofs",
@@ -317,15 +411,6 @@ fn write_into(pkg: &Package, sink: &mut dyn Sink, key: &SigningKey) -> Result<Si
                 it.events.len(),
                 it.proofs.len()
             )));
-        }
-        let path = file_path(exhibit, &it.name);
-        let mut f = (it.content)().map_err(pio(&it.name))?;
-        let file = sink.put(&path, &mut f)?;
-        if file.sha256 != it.sha256 {
-            return Err(EvidenceError::DigestMismatch {
-                expected: it.sha256,
-                actual: file.sha256,
-            });
         }
         let sha = it.sha256.hex();
         let mut events = Vec::new();

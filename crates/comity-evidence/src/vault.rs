@@ -4,7 +4,10 @@
 //!
 //! Object names: `blobs/<64 hex>` (published blobs), `tmp/<32 hex>` (ingests in progress). A blob
 //! appears under `blobs/` only after its digest is known and its temporary object is complete,
-//! so a failed ingest (source error, disk full) never leaves a blob half registered.
+//! so a failed ingest (source error, disk full) never leaves a blob half registered. Every read
+//! goes through [`ChunkReader`](crate::read::ChunkReader) or [`Vault::read_chunk`], which check
+//! the object against the name it is read by before the first chunk and each chunk before it is
+//! returned.
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
@@ -12,6 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use comity_seal::rand_core::UnwrapErr;
 use futures_util::StreamExt;
 use object_store::local::LocalFileSystem;
@@ -21,9 +25,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::blob::{BlobCipher, ChunkLayout, DEFAULT_CHUNK_SIZE, HEADER_LEN, TAG_LEN, WrapKey};
+use crate::blob::{
+    Binding, BlobCipher, ChunkLayout, DEFAULT_CHUNK_SIZE, HEAD_LEN, LEGACY_HEADER_LEN, TAG_LEN,
+    TRAILER_LEN, WrapKey, head_len, tail_len, version_of,
+};
 use crate::digest::Sha256Digest;
 use crate::error::{EvidenceError, Result};
+use crate::read::ChunkReader;
 
 /// Parts handed to the object store during ingest; with at most [`UPLOAD_CONCURRENCY`] in flight
 /// this bounds ingest memory (see `docs/evidence.md`).
@@ -37,7 +45,8 @@ pub struct BlobInfo {
     pub size: u64,
     pub chunk_size: u32,
     pub chunks: u64,
-    /// True when an ingest found the blob already stored (same content).
+    /// True when an ingest found the blob already stored (same content); a stored copy that did
+    /// not read whole in the current format was replaced by the new one.
     #[serde(default)]
     pub already_present: bool,
 }
@@ -73,11 +82,23 @@ impl TransferOffer {
     }
 }
 
+/// What [`Vault::migrate`] did with a blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Migration {
+    /// Already in the current format: nothing written.
+    Current,
+    /// A version 1 or 2 blob whose whole digest matched, rewritten in the current format.
+    Rewritten { from: u8 },
+}
+
 pub struct Vault {
-    store: Arc<dyn ObjectStore>,
+    pub(crate) store: Arc<dyn ObjectStore>,
     wrap: WrapKey,
     chunk_size: u32,
     staging: PathBuf,
+    /// Held while a published blob is replaced (migration, re-wrapping, repair), so two
+    /// rewrites of one blob never interleave; readers follow a rewrite (see `ChunkReader`).
+    rewriting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -86,7 +107,7 @@ impl std::fmt::Debug for Vault {
     }
 }
 
-fn blob_path(sha: &Sha256Digest) -> Path {
+pub(crate) fn blob_path(sha: &Sha256Digest) -> Path {
     Path::from(format!("blobs/{}", sha.hex()))
 }
 
@@ -94,18 +115,38 @@ fn rng() -> UnwrapErr<getrandom::SysRng> {
     UnwrapErr(getrandom::SysRng)
 }
 
-fn named(e: EvidenceError, sha: &Sha256Digest) -> EvidenceError {
+/// An integrity failure of the stored blob `sha`.
+pub(crate) fn tampered(sha: &Sha256Digest, chunk: Option<u64>, reason: String) -> EvidenceError {
+    EvidenceError::Tampered {
+        blob: sha.hex(),
+        chunk,
+        reason,
+    }
+}
+
+/// Errors of opening a stored header: a malformed one is an integrity failure of the blob.
+fn opening(e: EvidenceError, sha: &Sha256Digest) -> EvidenceError {
     match e {
-        EvidenceError::BlobFormat { reason, .. } => EvidenceError::BlobFormat {
+        EvidenceError::BlobFormat { reason, .. } => tampered(sha, None, reason),
+        EvidenceError::WrongWrapKey { key_id, .. } => EvidenceError::WrongWrapKey {
             blob: sha.hex(),
-            reason,
+            key_id,
         },
-        EvidenceError::ChunkDecrypt { index, .. } => EvidenceError::ChunkDecrypt {
-            blob: sha.hex(),
-            index,
-        },
+        EvidenceError::ChunkSize(c) => tampered(
+            sha,
+            None,
+            format!("the header names a chunk size of {c} bytes, out of range"),
+        ),
         other => other,
     }
+}
+
+/// A stored blob, opened and checked against the name it was asked by.
+pub(crate) struct Opened {
+    pub(crate) cipher: BlobCipher,
+    pub(crate) layout: ChunkLayout,
+    /// The header and trailer as read: another value means the object was rewritten.
+    pub(crate) frame: Vec<u8>,
 }
 
 /// One chunk on its way through the ingest pipeline.
@@ -115,10 +156,6 @@ struct Piece {
     /// Plaintext, then (after sealing) ciphertext and tag; capacity for the tag from the start.
     buf: Vec<u8>,
 }
-
-/// Chunks read from the store at once when a blob is read whole: one request per window (a
-/// local read, or an object-store range GET), bounded memory.
-const READ_WINDOW: u64 = 8;
 
 /// Chunks waiting between two ingest stages: enough to absorb the moments one stage waits for
 /// a core. With the chunk being read, the one read ahead, one in each stage and four per queue,
@@ -153,6 +190,7 @@ impl Vault {
             wrap,
             chunk_size: DEFAULT_CHUNK_SIZE,
             staging,
+            rewriting: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -176,6 +214,18 @@ impl Vault {
         Ok(self)
     }
 
+    /// A new temporary object and the upload that writes it.
+    async fn temporary(&self) -> Result<(Path, WriteMultipart)> {
+        let mut tmp_name = [0u8; 16];
+        comity_seal::rand_core::Rng::fill_bytes(&mut rng(), &mut tmp_name);
+        let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
+        let upload = self.store.put_multipart(&tmp).await?;
+        Ok((
+            tmp,
+            WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART),
+        ))
+    }
+
     /// Streams `source` into the vault: one pass hashes and encrypts; `progress` gets the bytes
     /// read so far. Memory stays bounded whatever the size.
     pub async fn ingest<R: AsyncRead + Unpin>(
@@ -183,13 +233,9 @@ impl Vault {
         mut source: R,
         mut progress: impl FnMut(u64),
     ) -> Result<BlobInfo> {
-        let cipher = BlobCipher::create(&self.wrap, self.chunk_size, &mut rng())?;
-        let mut tmp_name = [0u8; 16];
-        comity_seal::rand_core::Rng::fill_bytes(&mut rng(), &mut tmp_name);
-        let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
-        let upload = self.store.put_multipart(&tmp).await?;
-        let mut out = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
+        let cipher = BlobCipher::create(self.chunk_size, &mut rng())?;
         let chunk_size = cipher.chunk_size();
+        let (tmp, mut out) = self.temporary().await?;
         match self
             .ingest_into(cipher, &mut source, &mut out, &mut progress)
             .await
@@ -208,8 +254,9 @@ impl Vault {
 
     /// The ingest pipeline: this task reads chunks (one ahead, to know the last), a blocking
     /// thread hashes them, another seals them, and this task hands the sealed chunks to the
-    /// upload. Hashing and sealing run on separate cores at the same time and never block the
-    /// runtime; bounded queues keep memory bounded whatever the size.
+    /// upload, then the trailer that binds the blob key to the digest and size. Hashing and
+    /// sealing run on separate cores at the same time and never block the runtime; bounded
+    /// queues keep memory bounded whatever the size.
     async fn ingest_into<R: AsyncRead + Unpin>(
         &self,
         cipher: BlobCipher,
@@ -219,7 +266,7 @@ impl Vault {
     ) -> Result<(Sha256Digest, u64)> {
         let c = cipher.chunk_size() as usize;
         let slot = c + TAG_LEN as usize;
-        out.write(cipher.header());
+        out.write(cipher.head());
         let (to_hash, mut hash_in) = tokio::sync::mpsc::channel::<Piece>(STAGE_QUEUE);
         let (to_seal, seal_in) = std::sync::mpsc::sync_channel::<Piece>(STAGE_QUEUE);
         let (to_write, mut write_in) = tokio::sync::mpsc::channel::<Result<Piece>>(STAGE_QUEUE);
@@ -242,6 +289,7 @@ impl Vault {
                     break;
                 }
             }
+            cipher
         });
         let read = async move {
             let mut cur = Vec::with_capacity(slot);
@@ -273,7 +321,7 @@ impl Vault {
                 let p = p?;
                 total += (p.buf.len() - TAG_LEN as usize) as u64;
                 out.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
-                out.put(bytes::Bytes::from(p.buf));
+                out.put(Bytes::from(p.buf));
                 progress(total);
                 if p.last {
                     return Ok(total);
@@ -282,12 +330,15 @@ impl Vault {
             Err(pipeline_closed())
         };
         let ((), total) = futures_util::future::try_join(read, write).await?;
-        sealing.await.map_err(|_| pipeline_closed())?;
+        let cipher = sealing.await.map_err(|_| pipeline_closed())?;
         let digest = hashing.await.map_err(|_| pipeline_closed())?;
-        let sha = digest.as_ref().try_into().map_err(|_| pipeline_closed())?;
-        Ok((Sha256Digest(sha), total))
+        let sha = Sha256Digest(digest.as_ref().try_into().map_err(|_| pipeline_closed())?);
+        out.write(&cipher.trailer(&self.wrap, &sha, total, &mut rng())?);
+        Ok((sha, total))
     }
 
+    /// Publishes the complete temporary object `tmp` as the blob `sha`. A stored copy that reads
+    /// whole in the current format is kept; a damaged or legacy one is replaced by `tmp`.
     async fn publish(
         &self,
         tmp: &Path,
@@ -303,31 +354,47 @@ impl Vault {
             chunks: ChunkLayout::new(size, chunk_size)?.chunks(),
             already_present: false,
         };
-        if self.contains(&sha).await? {
-            self.store.delete(tmp).await?;
-            info.already_present = true;
-            return Ok(info);
-        }
-        match self.store.rename_if_not_exists(tmp, &dest).await {
-            Ok(()) => Ok(info),
+        let replaced = match self.store.rename_if_not_exists(tmp, &dest).await {
+            Ok(()) => return Ok(info),
             Err(object_store::Error::AlreadyExists { .. }) => {
-                self.store.delete(tmp).await?;
                 info.already_present = true;
-                Ok(info)
+                if self.holds_current(&sha).await? {
+                    self.store.delete(tmp).await?;
+                    return Ok(info);
+                }
+                let _rewriting = self.rewriting.lock().await;
+                self.store.rename(tmp, &dest).await
             }
-            // Stores without conditional copy (plain S3): content addressing makes a
-            // concurrent overwrite harmless, the bytes decrypt to the same plaintext.
+            // Stores without conditional copy (plain S3): a concurrent overwrite is harmless, the
+            // object is bound to the same digest, and readers follow a rewrite.
             Err(
                 object_store::Error::NotImplemented { .. }
                 | object_store::Error::NotSupported { .. },
             ) => {
-                self.store.rename(tmp, &dest).await?;
-                Ok(info)
+                info.already_present = self.contains(&sha).await?;
+                self.store.rename(tmp, &dest).await
             }
-            Err(e) => {
-                let _ = self.store.delete(tmp).await;
-                Err(e.into())
-            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = replaced {
+            let _ = self.store.delete(tmp).await;
+            return Err(e.into());
+        }
+        Ok(info)
+    }
+
+    /// Whether the blob is stored in the current format and reads whole.
+    async fn holds_current(&self, sha: &Sha256Digest) -> Result<bool> {
+        match self.open_object(sha).await {
+            Ok(o) if o.cipher.version() >= crate::blob::VERSION => {}
+            Ok(_) | Err(EvidenceError::NotFound(_)) => return Ok(false),
+            Err(e @ EvidenceError::Storage(_)) => return Err(e),
+            Err(_) => return Ok(false),
+        }
+        match self.verify(sha).await {
+            Ok(_) => Ok(true),
+            Err(e @ EvidenceError::Storage(_)) => Err(e),
+            Err(_) => Ok(false),
         }
     }
 
@@ -363,21 +430,84 @@ impl Vault {
         Ok(out)
     }
 
-    async fn open(&self, sha: &Sha256Digest) -> Result<(BlobCipher, ChunkLayout)> {
+    /// Opens the stored object of `sha` and checks its frame: the header parses, and in version 3
+    /// the trailer authenticates, names `sha` and gives the object's exact length. Anything else
+    /// is [`EvidenceError::Tampered`], before any chunk is read.
+    pub(crate) async fn open_object(&self, sha: &Sha256Digest) -> Result<Opened> {
         let path = blob_path(sha);
-        let meta = match self.store.head(&path).await {
+        let len = match self.store.head(&path).await {
             Err(object_store::Error::NotFound { .. }) => return Err(EvidenceError::NotFound(*sha)),
-            r => r?,
+            r => r?.size,
         };
-        let header = self.store.get_range(&path, 0..HEADER_LEN as u64).await?;
-        let cipher = BlobCipher::open(&header, &self.wrap).map_err(|e| named(e, sha))?;
-        let layout = ChunkLayout::from_stored_len(meta.size, cipher.chunk_size())
-            .map_err(|e| named(e, sha))?;
-        Ok((cipher, layout))
+        let first = self
+            .store
+            .get_range(&path, 0..len.min(LEGACY_HEADER_LEN as u64))
+            .await?;
+        let version = version_of(&first).map_err(|e| opening(e, sha))?;
+        let frame = (head_len(version) + tail_len(version)) as u64;
+        if len < frame + TAG_LEN {
+            return Err(tampered(
+                sha,
+                None,
+                format!("the object is {len} bytes, shorter than an empty blob: truncated"),
+            ));
+        }
+        let tail = if version >= 3 {
+            self.store
+                .get_range(&path, len - TRAILER_LEN as u64..len)
+                .await?
+        } else {
+            Bytes::new()
+        };
+        // What the trailer claims is checked before its key id: an object that names another
+        // item or has another length is refused as such whatever key wrapped it; the claims are
+        // then authenticated by the key wrap.
+        let claimed = Binding::claimed(&tail);
+        if let Some(bound) = claimed {
+            if bound.sha256 != *sha {
+                return Err(tampered(
+                    sha,
+                    None,
+                    format!(
+                        "the object holds the item sha256:{}, not this one: another item's object was put under this name",
+                        bound.sha256
+                    ),
+                ));
+            }
+            let c = u32::from_be_bytes([first[8], first[9], first[10], first[11]]);
+            let expected = ChunkLayout::of_version(version, bound.size, c)
+                .map_err(|e| opening(e, sha))?
+                .stored_len();
+            if expected != len {
+                return Err(tampered(
+                    sha,
+                    None,
+                    format!(
+                        "the object is {len} bytes where the item's {} bytes make {expected}: truncated or extended",
+                        bound.size
+                    ),
+                ));
+            }
+        }
+        let cipher =
+            BlobCipher::open_parts(&first, &tail, &self.wrap).map_err(|e| opening(e, sha))?;
+        let layout = match claimed {
+            Some(bound) => ChunkLayout::of_version(version, bound.size, cipher.chunk_size())?,
+            None => ChunkLayout::from_stored_len(version, len, cipher.chunk_size())
+                .map_err(|e| opening(e, sha))?,
+        };
+        let mut frame = first[..head_len(version)].to_vec();
+        frame.extend_from_slice(&tail);
+        Ok(Opened {
+            cipher,
+            layout,
+            frame,
+        })
     }
 
+    /// The blob's size and chunking, from its checked header (no chunk is read).
     pub async fn info(&self, sha: &Sha256Digest) -> Result<BlobInfo> {
-        let (_, l) = self.open(sha).await?;
+        let l = self.open_object(sha).await?.layout;
         Ok(BlobInfo {
             sha256: *sha,
             size: l.size,
@@ -387,111 +517,56 @@ impl Vault {
         })
     }
 
-    /// The plaintext of chunk `index`, decrypted and authenticated: what a transfer serves.
+    /// The plaintext of chunk `index`, authenticated as a chunk of this item at this position:
+    /// what a transfer serves. A version 1 or 2 blob, whose chunks are not bound to the item, is
+    /// first migrated (its whole digest checked, then rewritten in the current format).
     pub async fn read_chunk(&self, sha: &Sha256Digest, index: u64) -> Result<Vec<u8>> {
-        let (cipher, layout) = self.open(sha).await?;
-        let range = layout.stored_range(index)?;
-        let mut buf = self.store.get_range(&blob_path(sha), range).await?.to_vec();
-        cipher
-            .open_chunk(index, layout.is_last(index), &mut buf)
-            .map_err(|e| named(e, sha))?;
-        Ok(buf)
+        let opened = self.open_object(sha).await?;
+        let opened = if opened.cipher.version() < crate::blob::VERSION {
+            self.migrate(sha).await?;
+            self.open_object(sha).await?
+        } else {
+            opened
+        };
+        ChunkReader::single(self, *sha, opened)
+            .chunk_at(index)
+            .await
     }
 
-    /// Decrypts the whole blob in order into `sink(chunk index, plaintext)`, then checks the
-    /// digest. A mismatch is an error after the last chunk: callers that write the output
-    /// somewhere must discard it on error.
-    async fn stream_plain(
-        &self,
-        sha: &Sha256Digest,
-        mut sink: impl AsyncFnMut(u64, &[u8]) -> Result<()>,
-    ) -> Result<BlobInfo> {
-        let (cipher, layout) = self.open(sha).await?;
-        let path = blob_path(sha);
-        let mut hasher = Sha256::new();
-        let slot = layout.chunk_size as usize + TAG_LEN as usize;
-        let mut buf: Vec<u8> = Vec::with_capacity(slot);
-        let chunks = layout.chunks();
-        let mut first = 0u64;
-        while first < chunks {
-            let last = (first + READ_WINDOW - 1).min(chunks - 1);
-            let start = layout.stored_range(first)?.start;
-            let window = self
-                .store
-                .get_range(&path, start..layout.stored_range(last)?.end)
-                .await?;
-            for index in first..=last {
-                let r = layout.stored_range(index)?;
-                let (from, to) = ((r.start - start) as usize, (r.end - start) as usize);
-                let Some(sealed) = window.get(from..to) else {
-                    return Err(named(
-                        EvidenceError::ChunkDecrypt {
-                            blob: String::new(),
-                            index,
-                        },
-                        sha,
-                    ));
-                };
-                buf.clear();
-                buf.extend_from_slice(sealed);
-                cipher
-                    .open_chunk(index, layout.is_last(index), &mut buf)
-                    .map_err(|e| named(e, sha))?;
-                hasher.update(&buf);
-                sink(index, &buf).await?;
-            }
-            first = last + 1;
-        }
-        let actual = Sha256Digest(hasher.finalize().into());
-        if actual != *sha {
-            return Err(EvidenceError::DigestMismatch {
-                expected: *sha,
-                actual,
-            });
-        }
-        Ok(BlobInfo {
-            sha256: *sha,
-            size: layout.size,
-            chunk_size: layout.chunk_size,
-            chunks: layout.chunks(),
-            already_present: false,
-        })
-    }
-
-    /// Writes the plaintext to `out` and checks the digest (see [`Vault::verify`] for the
-    /// error on mismatch; `out` must then be discarded).
+    /// Writes the plaintext to `out`, each chunk checked before it is written and the whole
+    /// digest before the last one is; on an error `out` holds a prefix and must be discarded.
     pub async fn copy_to<W: AsyncWrite + Unpin>(
         &self,
         sha: &Sha256Digest,
         out: &mut W,
     ) -> Result<BlobInfo> {
-        let info = self
-            .stream_plain(sha, async |_, b: &[u8]| {
-                out.write_all(b)
-                    .await
-                    .map_err(|e| EvidenceError::PackageIo(e.to_string()))
-            })
-            .await?;
+        let mut reader = ChunkReader::open(self, sha).await?;
+        while let Some(chunk) = reader.next_chunk().await? {
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| EvidenceError::PackageIo(e.to_string()))?;
+        }
         out.flush()
             .await
             .map_err(|e| EvidenceError::PackageIo(e.to_string()))?;
-        Ok(info)
+        Ok(reader.info())
     }
 
     /// Decrypts the whole blob and checks that it still hashes to its name.
     pub async fn verify(&self, sha: &Sha256Digest) -> Result<BlobInfo> {
-        self.stream_plain(sha, async |_, _: &[u8]| Ok(())).await
+        let mut reader = ChunkReader::open(self, sha).await?;
+        while reader.next_chunk().await?.is_some() {}
+        Ok(reader.info())
     }
 
     /// The transfer offer for a blob (one pass over it to hash each chunk).
     pub async fn offer(&self, sha: &Sha256Digest) -> Result<TransferOffer> {
+        let mut reader = ChunkReader::open(self, sha).await?;
         let mut chunk_sha256 = Vec::new();
-        let info = self
-            .stream_plain(sha, async |_, b: &[u8]| {
-                chunk_sha256.push(Sha256Digest::of(b));
-                Ok(())
-            })
-            .await?;
+        while let Some(chunk) = reader.next_chunk().await? {
+            chunk_sha256.push(Sha256Digest::of(&chunk));
+        }
+        let info = reader.info();
         Ok(TransferOffer {
             sha256: *sha,
             size: info.size,
@@ -500,30 +575,87 @@ impl Vault {
         })
     }
 
+    /// Rewrites a version 1 or 2 blob in the current format, after checking every chunk and the
+    /// whole digest under its old key; a blob already current is left alone. The new object
+    /// replaces the old one only once complete; a failure (a digest that does not match, a full
+    /// disk) leaves the old one as it was. Existing transfer offers stay valid: the chunk size
+    /// is kept, so each chunk's plaintext is the same.
+    pub async fn migrate(&self, sha: &Sha256Digest) -> Result<Migration> {
+        let _rewriting = self.rewriting.lock().await;
+        let opened = self.open_object(sha).await?;
+        let from = opened.cipher.version();
+        if from >= crate::blob::VERSION {
+            return Ok(Migration::Current);
+        }
+        let layout = opened.layout;
+        let cipher = BlobCipher::create(layout.chunk_size, &mut rng())?;
+        let mut reader = ChunkReader::whole(self, *sha, opened);
+        let (tmp, mut out) = self.temporary().await?;
+        let written: Result<()> = async {
+            out.write(cipher.head());
+            let mut index = 0;
+            while let Some(mut chunk) = reader.next_chunk().await? {
+                cipher.seal_chunk(index, layout.is_last(index), &mut chunk)?;
+                out.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
+                out.put(Bytes::from(chunk));
+                index += 1;
+            }
+            out.write(&cipher.trailer(&self.wrap, sha, layout.size, &mut rng())?);
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = out.abort().await;
+            return Err(e);
+        }
+        out.finish().await?;
+        if let Err(e) = self.store.rename(&tmp, &blob_path(sha)).await {
+            let _ = self.store.delete(&tmp).await;
+            return Err(e.into());
+        }
+        Ok(Migration::Rewritten { from })
+    }
+
     /// After a signing-key rotation: re-wraps a blob's key from `old` to this vault's wrap key by
-    /// copying the object with a new header (the content is not re-encrypted) and replacing it.
+    /// copying the object with a new header or trailer (the content is not re-encrypted) and
+    /// replacing it.
     pub async fn rewrap(&self, sha: &Sha256Digest, old: &WrapKey) -> Result<()> {
+        let _rewriting = self.rewriting.lock().await;
         let path = blob_path(sha);
-        let meta = match self.store.head(&path).await {
+        let len = match self.store.head(&path).await {
             Err(object_store::Error::NotFound { .. }) => return Err(EvidenceError::NotFound(*sha)),
-            r => r?,
+            r => r?.size,
         };
-        let header = self.store.get_range(&path, 0..HEADER_LEN as u64).await?;
-        let header =
-            BlobCipher::rewrap(&header, old, &self.wrap, &mut rng()).map_err(|e| named(e, sha))?;
-        let mut tmp_name = [0u8; 16];
-        comity_seal::rand_core::Rng::fill_bytes(&mut rng(), &mut tmp_name);
-        let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
-        let upload = self.store.put_multipart(&tmp).await?;
-        let mut out = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
-        out.write(&header);
+        let first = self
+            .store
+            .get_range(&path, 0..len.min(LEGACY_HEADER_LEN as u64))
+            .await?;
+        let version = version_of(&first).map_err(|e| opening(e, sha))?;
+        let (head, tail) = (head_len(version) as u64, tail_len(version) as u64);
+        if len < head + tail + TAG_LEN {
+            return Err(tampered(
+                sha,
+                None,
+                format!("the object is {len} bytes: truncated"),
+            ));
+        }
+        let old_tail = if tail > 0 {
+            self.store.get_range(&path, len - tail..len).await?
+        } else {
+            Bytes::new()
+        };
+        let (new_head, new_tail) =
+            BlobCipher::rewrap(&first, &old_tail, old, &self.wrap, &mut rng())
+                .map_err(|e| opening(e, sha))?;
+        let (tmp, mut out) = self.temporary().await?;
+        out.write(&new_head);
         let copied: Result<()> = async {
             let mut body = self
                 .store
                 .get_opts(
                     &path,
                     object_store::GetOptions {
-                        range: Some((HEADER_LEN as u64..meta.size).into()),
+                        range: Some((head..len - tail).into()),
                         ..Default::default()
                     },
                 )
@@ -540,6 +672,7 @@ impl Vault {
             let _ = out.abort().await;
             return Err(e);
         }
+        out.write(&new_tail);
         out.finish().await?;
         self.store.rename(&tmp, &path).await?;
         Ok(())
@@ -560,17 +693,13 @@ impl Vault {
 
     /// Publishes a completed transfer (called by [`Assembler::finish`]).
     async fn publish_file(&self, file: &FsPath, info: BlobInfo) -> Result<BlobInfo> {
-        if self.contains(&info.sha256).await? {
+        if self.holds_current(&info.sha256).await? {
             return Ok(BlobInfo {
                 already_present: true,
                 ..info
             });
         }
-        let mut tmp_name = [0u8; 16];
-        comity_seal::rand_core::Rng::fill_bytes(&mut rng(), &mut tmp_name);
-        let tmp = Path::from(format!("tmp/{}", hex::encode(tmp_name)));
-        let upload = self.store.put_multipart(&tmp).await?;
-        let mut out = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART);
+        let (tmp, mut out) = self.temporary().await?;
         let mut f = tokio::fs::File::open(file)
             .await
             .map_err(|e| EvidenceError::Storage(format!("{}: {e}", file.display())))?;
@@ -596,88 +725,15 @@ impl Vault {
     }
 }
 
-/// A blob's plaintext as a synchronous reader, chunk by chunk, for the synchronous package
-/// writers. Use it on a blocking thread (`spawn_blocking`), never on a runtime thread: each chunk
-/// is fetched with `handle.block_on`. The digest is checked after the last chunk; a mismatch is an
-/// error instead of the end of the stream.
-pub struct BlobReader {
-    vault: Arc<Vault>,
-    sha: Sha256Digest,
-    handle: tokio::runtime::Handle,
-    chunks: Option<u64>,
-    next: u64,
-    buf: Vec<u8>,
-    pos: usize,
-    hasher: Sha256,
-}
-
-impl std::fmt::Debug for BlobReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "BlobReader({}, chunk {})", self.sha, self.next)
-    }
-}
-
 impl Vault {
+    /// A blob's plaintext as a synchronous reader for the package writers (see
+    /// [`BlobReader`](crate::read::BlobReader)).
     pub fn blocking_reader(
         self: &Arc<Self>,
         sha: Sha256Digest,
         handle: tokio::runtime::Handle,
-    ) -> BlobReader {
-        BlobReader {
-            vault: Arc::clone(self),
-            sha,
-            handle,
-            chunks: None,
-            next: 0,
-            buf: Vec::new(),
-            pos: 0,
-            hasher: Sha256::new(),
-        }
-    }
-}
-
-impl std::io::Read for BlobReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let fail = |e: EvidenceError| std::io::Error::other(e.to_string());
-        while self.pos == self.buf.len() {
-            let chunks = match self.chunks {
-                Some(n) => n,
-                None => {
-                    let n = self
-                        .handle
-                        .block_on(self.vault.info(&self.sha))
-                        .map_err(fail)?
-                        .chunks;
-                    *self.chunks.insert(n)
-                }
-            };
-            if self.next == chunks {
-                let actual = Sha256Digest(std::mem::take(&mut self.hasher).finalize().into());
-                if actual != self.sha {
-                    return Err(fail(EvidenceError::DigestMismatch {
-                        expected: self.sha,
-                        actual,
-                    }));
-                }
-                self.hasher = Sha256::new();
-                self.next += 1;
-                return Ok(0);
-            }
-            if self.next > chunks {
-                return Ok(0);
-            }
-            self.buf = self
-                .handle
-                .block_on(self.vault.read_chunk(&self.sha, self.next))
-                .map_err(fail)?;
-            self.hasher.update(&self.buf);
-            self.pos = 0;
-            self.next += 1;
-        }
-        let n = out.len().min(self.buf.len() - self.pos);
-        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+    ) -> crate::read::BlobReader {
+        crate::read::BlobReader::new(Arc::clone(self), sha, handle)
     }
 }
 
@@ -756,7 +812,10 @@ impl Assembler {
                 hashed,
             });
         }
-        let cipher = BlobCipher::create(wrap, offer.chunk_size, &mut rng())?;
+        // The staging file is a complete blob from the start, its trailer bound to the offered
+        // digest and size; it is published only once the received plaintext has that digest.
+        let cipher = BlobCipher::create(offer.chunk_size, &mut rng())?;
+        let trailer = cipher.trailer(wrap, &offer.sha256, offer.size, &mut rng())?;
         let file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -764,8 +823,11 @@ impl Assembler {
             .truncate(true)
             .open(&path)
             .map_err(io(&path))?;
-        file.set_len(layout.stored_len()).map_err(io(&path))?;
-        file.write_all_at(cipher.header(), 0).map_err(io(&path))?;
+        let len = layout.stored_len();
+        file.set_len(len).map_err(io(&path))?;
+        file.write_all_at(cipher.head(), 0).map_err(io(&path))?;
+        file.write_all_at(&trailer, len - TRAILER_LEN as u64)
+            .map_err(io(&path))?;
         Ok(Self {
             offer,
             layout,
@@ -791,12 +853,16 @@ impl Assembler {
                 "staging file has another length".into(),
             ));
         }
-        let mut header = [0u8; HEADER_LEN];
-        f.read_exact_at(&mut header, 0).map_err(io(path))?;
-        let cipher = BlobCipher::open(&header, wrap)?;
-        if cipher.chunk_size() != offer.chunk_size {
+        let mut head = [0u8; HEAD_LEN];
+        f.read_exact_at(&mut head, 0).map_err(io(path))?;
+        let mut tail = [0u8; TRAILER_LEN];
+        f.read_exact_at(&mut tail, len - TRAILER_LEN as u64)
+            .map_err(io(path))?;
+        let cipher = BlobCipher::open_parts(&head, &tail, wrap)?;
+        let bound = cipher.binding().map(|b| (b.sha256, b.size));
+        if cipher.chunk_size() != offer.chunk_size || bound != Some((offer.sha256, offer.size)) {
             return Err(EvidenceError::Storage(
-                "staging file has another chunk size".into(),
+                "staging file is for another offer".into(),
             ));
         }
         let mut received = BTreeSet::new();

@@ -5,6 +5,9 @@
     python3 blob_oracle.py encrypt VERSION WRAP_KEY_HEX CHUNK_SIZE PLAIN_FILE BLOB_FILE
     python3 blob_oracle.py vectors > tests/data/blob-vectors.json
 
+Versions 1 and 2 wrap the blob key in a 99-byte header; version 3 wraps it in a 120-byte trailer
+whose associated data holds the plaintext's SHA-256 and length.
+
 `cryptography` has no XChaCha20-Poly1305, so the key wrap is composed here as the XChaCha draft
 (draft-irtf-cfrg-xchacha-03) defines it: HChaCha20 subkey, then ChaCha20-Poly1305 with nonce
 0x00000000 || the last 8 nonce bytes. HChaCha20 is checked against the draft's vector first.
@@ -18,8 +21,10 @@ import sys
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
-MAGIC = {1: b"CMTYEVB1", 2: b"CMTYEVB2"}
-HEADER_LEN = 99
+MAGIC = {1: b"CMTYEVB1", 2: b"CMTYEVB2", 3: b"CMTYEVB3"}
+LEGACY_HEADER_LEN = 99
+HEAD_LEN = 19
+TRAILER_LEN = 120
 TAG_LEN = 16
 KEY_ID_CONTEXT = b"comity/v1/evidence-wrap-key-id"
 
@@ -69,50 +74,72 @@ def key_id(wrap):
 
 
 def _chunk_aead(version, blob_key):
-    return AESGCM(blob_key) if version == 2 else ChaCha20Poly1305(blob_key)
+    return ChaCha20Poly1305(blob_key) if version == 1 else AESGCM(blob_key)
 
 
 def _nonce(prefix, i, last):
     return prefix + struct.pack(">L", i) + (b"\x01" if last else b"\x00")
 
 
-def encrypt(version, wrap, chunk_size, plain, blob_key, prefix, wrap_nonce):
-    header = MAGIC[version] + struct.pack(">L", chunk_size) + prefix + key_id(wrap) + wrap_nonce
-    aead, n = _xchacha(wrap, wrap_nonce)
-    header += aead.encrypt(n, blob_key, header[:27])
-    assert len(header) == HEADER_LEN
+def _chunks(version, blob_key, prefix, head, plain, chunk_size):
     chunks = max(1, -(-len(plain) // chunk_size))
     aead = _chunk_aead(version, blob_key)
-    body = b"".join(
+    return b"".join(
         aead.encrypt(
             _nonce(prefix, i, i == chunks - 1),
             plain[i * chunk_size : (i + 1) * chunk_size],
-            header[:19],
+            head[:19],
         )
         for i in range(chunks)
     )
-    return header + body
+
+
+def encrypt(version, wrap, chunk_size, plain, blob_key, prefix, wrap_nonce):
+    head = MAGIC[version] + struct.pack(">L", chunk_size) + prefix
+    if version < 3:
+        header = head + key_id(wrap) + wrap_nonce
+        aead, n = _xchacha(wrap, wrap_nonce)
+        header += aead.encrypt(n, blob_key, header[:27])
+        assert len(header) == LEGACY_HEADER_LEN
+        return header + _chunks(version, blob_key, prefix, header, plain, chunk_size)
+    # Version 3: the key is wrapped in a trailer bound to the plaintext's digest and length.
+    bound = hashlib.sha256(plain).digest() + struct.pack(">Q", len(plain)) + key_id(wrap)
+    aead, n = _xchacha(wrap, wrap_nonce)
+    trailer = bound + wrap_nonce + aead.encrypt(n, blob_key, head + bound)
+    assert len(head) == HEAD_LEN and len(trailer) == TRAILER_LEN
+    return head + _chunks(version, blob_key, prefix, head, plain, chunk_size) + trailer
 
 
 def decrypt(wrap, blob):
-    header = blob[:HEADER_LEN]
-    version = {v: k for k, v in MAGIC.items()}[header[:8]]
-    (chunk_size,) = struct.unpack(">L", header[8:12])
-    assert header[19:27] == key_id(wrap), "blob wrapped under another key"
-    aead, n = _xchacha(wrap, header[27:51])
-    blob_key = aead.decrypt(n, header[51:99], header[:27])
+    version = {v: k for k, v in MAGIC.items()}[blob[:8]]
+    (chunk_size,) = struct.unpack(">L", blob[8:12])
+    if version < 3:
+        header = blob[:LEGACY_HEADER_LEN]
+        assert header[19:27] == key_id(wrap), "blob wrapped under another key"
+        aead, n = _xchacha(wrap, header[27:51])
+        blob_key = aead.decrypt(n, header[51:99], header[:27])
+        body = blob[LEGACY_HEADER_LEN:]
+    else:
+        head, trailer = blob[:HEAD_LEN], blob[-TRAILER_LEN:]
+        assert trailer[40:48] == key_id(wrap), "blob wrapped under another key"
+        aead, n = _xchacha(wrap, trailer[48:72])
+        blob_key = aead.decrypt(n, trailer[72:], head + trailer[:48])
+        body = blob[HEAD_LEN:-TRAILER_LEN]
     slot = chunk_size + TAG_LEN
-    body = blob[HEADER_LEN:]
     chunks = max(1, -(-len(body) // slot))
     aead = _chunk_aead(version, blob_key)
-    return b"".join(
+    plain = b"".join(
         aead.decrypt(
-            _nonce(header[12:19], i, i == chunks - 1),
+            _nonce(blob[12:19], i, i == chunks - 1),
             body[i * slot : (i + 1) * slot],
-            header[:19],
+            blob[:19],
         )
         for i in range(chunks)
     )
+    if version >= 3:
+        assert hashlib.sha256(plain).digest() == trailer[:32], "not the item the trailer names"
+        assert struct.pack(">Q", len(plain)) == trailer[32:40], "not the length the trailer names"
+    return plain
 
 
 def vectors():
@@ -120,7 +147,7 @@ def vectors():
     wrap = bytes(range(32))
     plain = bytes((i * 7 + 3) % 251 for i in range(2500))
     out = []
-    for version in (1, 2):
+    for version in (1, 2, 3):
         blob_key = hashlib.sha256(b"blob key v%d" % version).digest()
         prefix = hashlib.sha256(b"prefix v%d" % version).digest()[:7]
         wrap_nonce = hashlib.sha256(b"wrap nonce v%d" % version).digest()[:24]

@@ -88,6 +88,19 @@ pub enum NodeError {
     },
     #[error("the peer refused: [{code}] {message}")]
     PeerRefused { code: String, message: String },
+    /// An export stopped before any `exported` event was recorded: nothing of it is left.
+    #[error("export failed, nothing was recorded and nothing of the package is left: {0}")]
+    ExportFailed(String),
+    /// An export stopped after its `exported` events were recorded: nothing of the package is
+    /// left, and an `export_unfinished` alarm names the events.
+    #[error(
+        "export of case {case} failed after its exported events were recorded (ledger {ledger}): {reason}; nothing of the package is left and an alarm records it; export again"
+    )]
+    ExportUnfinished {
+        case: String,
+        ledger: String,
+        reason: String,
+    },
     #[error("node is shutting down")]
     ShuttingDown,
     #[error("TLS set-up failed: {0}")]
@@ -136,6 +149,8 @@ impl NodeError {
             Self::TransferEnded { .. } => "evidence.transfer_ended",
             Self::ProofRefused { .. } => "evidence.proof_refused",
             Self::PeerRefused { .. } => "evidence.peer_refused",
+            Self::ExportFailed(_) => "evidence.export_failed",
+            Self::ExportUnfinished { .. } => "evidence.export_unfinished",
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",
             Self::Listen(_) => "node.listen",
@@ -160,11 +175,20 @@ impl NodeError {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Workflow(e) => workflow_status(e),
             Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Tls(_) | Self::Listen(_) | Self::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Tls(_)
+            | Self::Listen(_)
+            | Self::Config(_)
+            | Self::ExportFailed(_)
+            | Self::ExportUnfinished { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            // The node's own stored evidence failed its check: not the caller's fault, and a
+            // peer pulling chunks should try again once the operator has restored the object.
+            Self::Evidence(EvidenceError::Tampered { .. } | EvidenceError::WrongWrapKey { .. }) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
                 StatusCode::NOT_FOUND

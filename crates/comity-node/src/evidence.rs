@@ -1,6 +1,7 @@
 //! Evidence in the node (issue 6): files streamed into the vault, and every step of an item's
 //! life a custody event signed with the node's key and committed with its ledger entry.
-//! Reading content records `accessed` before a byte leaves the node.
+//! Reading content checks the stored object and its first chunk, then records `accessed`, before
+//! a byte leaves the node; a later chunk that fails its check aborts the transfer.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -8,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use comity_evidence::{Acquisition, Action, CustodyEvent, Sha256Digest, SignedEvent};
+use comity_evidence::{Acquisition, Action, ChunkReader, CustodyEvent, Sha256Digest, SignedEvent};
 use comity_model::Timestamp;
 use comity_store::{CustodyRecord, EvidenceItem, NewCustodyEvent};
 use futures_util::{StreamExt, TryStreamExt};
@@ -169,6 +170,7 @@ impl Node {
             .collect();
         view["consents"] =
             serde_json::to_value(self.consents_of(&item.sha256).await?).unwrap_or(Value::Null);
+        view["tampering"] = self.tampering_of(&item.sha256).await?.into();
         Ok(view)
     }
 }
@@ -261,23 +263,42 @@ async fn show(State(node): State<Node>, Path(sha): Path<String>) -> Result<Json<
 async fn content(State(node): State<Node>, Path(sha): Path<String>) -> Result<Response, NodeError> {
     let item = node.item_or_404(&sha).await?;
     let sha = parse_sha(&item.sha256)?;
-    let info = node.inner.vault.info(&sha).await?;
+    // The object is checked against the item (a legacy one read whole) and its first chunk
+    // authenticated before anything is recorded or sent: a swapped or damaged object gets an
+    // error, never a 200.
+    let vault = std::sync::Arc::clone(&node.inner.vault);
+    let opened = ChunkReader::open(vault, &sha).await;
+    // One chunk in memory per download, however slow the client.
+    let mut reader = node.reported(&sha, "content", opened).await?.with_window(1);
+    let first = reader.next_chunk().await;
+    let first = node.reported(&sha, "content", first).await?;
+    let size = reader.info().size;
     node.record_next(&sha, Action::Accessed).await?;
-    // Chunk by chunk: each is authenticated on decryption, so an altered blob stops the stream.
-    let chunks = futures_util::stream::iter(0..info.chunks).then(move |index| {
-        let node = node.clone();
-        async move {
-            node.inner
-                .vault
-                .read_chunk(&sha, index)
-                .await
-                .map(bytes::Bytes::from)
-        }
-    });
+    // Then chunk by chunk, each checked before it is sent and the whole digest before the last
+    // one is. A failure aborts the body: with the Content-Length announced, the client sees a
+    // failed transfer, never a short answer it could take as complete.
+    let chunks =
+        futures_util::stream::unfold(Some((first, reader, node)), move |state| async move {
+            let (pending, mut reader, node) = state?;
+            let next = match pending {
+                Some(chunk) => Ok(Some(chunk)),
+                None => reader.next_chunk().await,
+            };
+            match next {
+                Ok(Some(chunk)) => {
+                    Some((Ok(bytes::Bytes::from(chunk)), Some((None, reader, node))))
+                }
+                Ok(None) => None,
+                Err(e) => {
+                    node.report_integrity(&sha, "content", &e).await;
+                    Some((Err(std::io::Error::other(e)), None))
+                }
+            }
+        });
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (header::CONTENT_LENGTH, info.size.to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
         ],
         Body::from_stream(chunks),
     )

@@ -73,7 +73,10 @@ async fn chunk(
     Path((sha, index)): Path<(String, u64)>,
 ) -> Result<Response, NodeError> {
     let digest = offered(&node, peer, sha).await?;
-    let bytes = node.inner.vault.read_chunk(&digest, index).await?;
+    // Authenticated as this item's chunk at this position before it is served; a damaged or
+    // swapped object is reported here and answered 500, so the puller tries again later.
+    let read = node.inner.vault.read_chunk(&digest, index).await;
+    let bytes = node.reported(&digest, "chunk", read).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 

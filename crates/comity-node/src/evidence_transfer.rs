@@ -514,13 +514,8 @@ async fn send(
     )
     .await?;
     let digest: comity_evidence::Sha256Digest = item.sha256.parse()?;
-    // The vault's offer future is not `Send` for every lifetime (an async closure over chunk
-    // slices), so it runs on a blocking thread of its own: it is one pass of hashing anyway.
-    let vault = std::sync::Arc::clone(&node.inner.vault);
-    let handle = tokio::runtime::Handle::current();
-    let offer = tokio::task::spawn_blocking(move || handle.block_on(vault.offer(&digest)))
-        .await
-        .map_err(|e| bad("offer", e))??;
+    let offer = node.inner.vault.offer(&digest).await;
+    let offer = node.reported(&digest, "offer", offer).await?;
     let conditions = UseConditions {
         provider: node.id().clone(),
         legal_basis: req.legal_basis,

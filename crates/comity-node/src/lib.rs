@@ -13,6 +13,7 @@ mod delivery;
 mod error;
 mod evidence;
 mod evidence_export;
+mod evidence_integrity;
 mod evidence_pull;
 mod evidence_transfer;
 mod federation;

@@ -165,10 +165,11 @@ impl RunningNode {
             )?
             .with_chunk_size(setup.config.evidence_chunk_size)?,
         );
-        let evidence_exports = setup.evidence_dir.join("exports");
-        std::fs::create_dir_all(&evidence_exports).map_err(|e| {
-            comity_evidence::EvidenceError::Storage(format!("{}: {e}", evidence_exports.display()))
-        })?;
+        let evidence_exports = crate::evidence_export::exports_dir(&setup.evidence_dir)?;
+        let removed = vault.clean_temporary().await?;
+        if removed > 0 {
+            tracing::info!(removed, "leftovers of interrupted evidence ingests removed");
+        }
         let hash_lists = crate::hashlists::Sharing::load(&setup.store, &trust).await?;
         let workflows = crate::requests::Workflows::new(setup.law, &setup.config.supervisor)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
@@ -220,6 +221,10 @@ impl RunningNode {
             )),
             tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::evidence_pull::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::evidence_integrity::migrate_vault(
+                node.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(serve::federation(
                 serve::Listening {
                     listener: setup.federation_listener,

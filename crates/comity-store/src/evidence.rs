@@ -131,25 +131,38 @@ impl Store {
     /// entry's ledger index, or `None`, storing nothing, when `event.seq` is not the one after
     /// the item's newest event (another event came first: rebuild it on the new newest).
     pub async fn record_custody(&self, event: &NewCustodyEvent) -> Result<Option<u64>, StoreError> {
-        let index = on_pool!(self, pool => {
+        let indexes = self.record_custody_all(std::slice::from_ref(event)).await?;
+        Ok(indexes.map(|i| i[0]))
+    }
+
+    /// Records the next custody event of each of several distinct items, with their ledger
+    /// entries, in one transaction: all of them or none. Returns the entries' ledger indexes, in
+    /// order, or `None`, storing nothing, when an event's `seq` is not the one after its item's
+    /// newest event (rebuild them on the new newest).
+    pub async fn record_custody_all(
+        &self,
+        events: &[NewCustodyEvent],
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let indexes = on_pool!(self, pool => {
             let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
-            let (newest,): (Option<i64>,) =
-                sqlx::query_as(
+            for event in events {
+                let (newest,): (Option<i64>,) = sqlx::query_as(
                     "SELECT MAX(seq) FROM (SELECT seq FROM custody_events WHERE sha256 = $1 \
                      UNION ALL SELECT seq FROM foreign_custody_events WHERE sha256 = $1) AS chain",
                 )
                 .bind(&event.sha256)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if newest.map(|n| n + 1) != Some(event.seq) {
-                return Ok(None);
+                .fetch_one(&mut *tx)
+                .await?;
+                if newest.map(|n| n + 1) != Some(event.seq) {
+                    return Ok(None);
+                }
             }
-            let indexes = insert_events!(tx, size, std::slice::from_ref(event));
+            let indexes = insert_events!(tx, size, events);
             tx.commit().await?;
-            indexes[0]
+            indexes
         });
-        Ok(Some(index))
+        Ok(Some(indexes))
     }
 
     pub async fn evidence_item(&self, sha256: &str) -> Result<Option<EvidenceItem>, StoreError> {

@@ -1,5 +1,6 @@
 //! `comity evidence add|list|show|export|send` against a running node: folders walked, files
-//! streamed, the custody timeline shown with ledger indexes; `comity verify` of exported and
+//! streamed, the custody timeline shown with ledger indexes; a damaged item shown as tampered and
+//! its failed export leaving nothing where the package was to go; `comity verify` of exported and
 //! forged packages, with and without a trust anchor.
 
 use std::path::Path;
@@ -444,4 +445,54 @@ fn evidence_is_sent_to_another_node_and_the_transfer_listed_on_both_sides() {
         shown.contains(&format!("transfer {id} in fr-ocl completed")),
         "{shown}"
     );
+}
+
+#[test]
+fn a_damaged_item_is_shown_tampered_and_its_failed_export_leaves_nothing() {
+    let base = tempfile::tempdir().unwrap();
+    let nodes = federation(base.path(), &[("dz-247", "DZ"), ("fr-ocl", "FR")]);
+    let _served = serve(&nodes[0]);
+    let dir = nodes[0].dir.to_str().unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let seized = base.path().join("disk.img");
+    std::fs::write(&seized, &content).unwrap();
+    let args = ["evidence", "add", "--dir", dir, "--case", "C-5"];
+    ok(&[&args[..], &[seized.to_str().unwrap()]].concat());
+    let sha = sha_of(&content);
+    // Byte 10 of chunk 1 (1 MiB chunks; 19 bytes of header, 16 of tag per chunk).
+    let object = nodes[0].dir.join("evidence/objects/blobs").join(&sha);
+    let mut stored = std::fs::read(&object).unwrap();
+    stored[19 + 1024 * 1024 + 16 + 10] ^= 1;
+    std::fs::write(&object, stored).unwrap();
+
+    let out = base.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    for target in [out.join("C-5.zip"), out.join("C-5")] {
+        let failed = comity(&[
+            "evidence",
+            "export",
+            "--dir",
+            dir,
+            "--case",
+            "C-5",
+            "--purpose",
+            "court",
+            "--out",
+            target.to_str().unwrap(),
+        ]);
+        assert_eq!(failed.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&failed.stderr);
+        assert!(err.contains("[evidence.tampered]"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(&out).unwrap().count(),
+            0,
+            "nothing is left where the package was to go"
+        );
+    }
+    let shown = ok(&["evidence", "show", "--dir", dir, &sha]);
+    assert!(
+        shown.contains("TAMPERED ") && shown.contains("evidence.tampered at chunk 1: "),
+        "{shown}"
+    );
+    assert!(!shown.contains("\texported\t"), "{shown}");
 }

@@ -1,6 +1,7 @@
 //! Evidence sent between real nodes: seized in France, pulled by Algeria chunk by chunk over
-//! mutual TLS, checked and recorded on both sides; a transfer cut by a restart resumes; chunks
-//! that do not match the signed offer are refused with nothing registered; use conditions hold
+//! mutual TLS, checked and recorded on both sides; a transfer cut by a restart resumes; a
+//! provider's swapped object serves nothing until it is restored; chunks that do not match the
+//! signed offer are refused with nothing registered; use conditions hold
 //! until the provider consents; chunks are served only to the node they were offered to.
 
 use std::time::{Duration, Instant};
@@ -218,26 +219,106 @@ async fn a_transfer_cut_by_a_restart_of_the_recipient_resumes_and_ends_exact() {
 }
 
 #[tokio::test]
-async fn chunks_that_do_not_match_the_offer_are_refused_and_nothing_is_registered() {
+async fn a_provider_whose_object_was_swapped_serves_nothing_until_it_is_restored() {
     for backend in backends() {
-        let mut fed = Federation::start(backend, &[FR, DZ]).await;
+        let mut config = fast_config();
+        config.evidence_poll_ms = 100;
+        let mut fed = Federation::start_with(backend, &[FR, DZ], config, |_, _| {}).await;
         let fr = fed.api(FR);
-        let real = content(2_500_000, 1);
-        let other = content(2_500_000, 2);
-        let sha = seize(&fr, "FR-2026-3", "real.bin", real).await;
-        let decoy = seize(&fr, "FR-2026-3", "decoy.bin", other).await;
+        let sha = seize(&fr, "FR-2026-3", "real.bin", content(2_500_000, 1)).await;
+        let decoy = seize(&fr, "FR-2026-3", "decoy.bin", content(2_500_000, 2)).await;
         let dz = fed.index(DZ);
         fed.stop_node(dz).await;
         let (status, offered) = send(&fr, &sha, DZ, "DZ-2026-3", json!([])).await;
         assert_eq!(status, 202, "{offered}");
         let id = offered["id"].as_str().unwrap().to_owned();
-        // The provider now serves other bytes under the offered item: both blobs are valid,
-        // so only the recipient's check against the signed offer can catch it.
+        // Two genuine objects of the provider's vault, each under the other's name: the
+        // provider's own check refuses them before a chunk leaves.
         let blobs = fed.evidence_dir(FR).join("objects/blobs");
         let swap = blobs.join("swap");
         std::fs::rename(blobs.join(&sha), &swap).unwrap();
         std::fs::rename(blobs.join(&decoy), blobs.join(&sha)).unwrap();
         std::fs::rename(&swap, blobs.join(&decoy)).unwrap();
+        fed.start_node(dz).await;
+
+        let waiting = transfer_when(&fed.api(DZ), &id, |t| {
+            t["error"]["code"] == "evidence.tampered"
+        })
+        .await;
+        assert_eq!(waiting["state"], "pending", "{backend:?}: {waiting}");
+        assert_eq!(waiting["received"], 0);
+        let (status, _) = fed.api(DZ).get(&format!("/api/v1/evidence/{sha}")).await;
+        assert_eq!(status, 404, "{backend:?}: nothing registered");
+        let (_, alarms) = fr.get("/api/v1/ledger/alarms").await;
+        let alarm = alarms
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "evidence_tampered")
+            .cloned()
+            .unwrap_or(Value::Null);
+        assert_eq!(alarm["evidence"]["item"], sha.as_str(), "{alarms}");
+
+        // Restored, the same transfer completes.
+        std::fs::rename(blobs.join(&sha), &swap).unwrap();
+        std::fs::rename(blobs.join(&decoy), blobs.join(&sha)).unwrap();
+        std::fs::rename(&swap, blobs.join(&decoy)).unwrap();
+        let done = transfer_when(&fed.api(DZ), &id, ended).await;
+        assert_eq!(done["state"], "completed", "{backend:?}: {done}");
+        let (status, got) = fed
+            .api(DZ)
+            .get_bytes(&format!("/api/v1/evidence/{sha}/content"))
+            .await;
+        assert!(status == 200 && got == content(2_500_000, 1), "{backend:?}");
+        fed.shutdown().await;
+    }
+}
+
+/// A version 3 object of the provider's own making that holds `other` under the item `real`: what
+/// a hostile member, which holds its keys, could serve.
+fn forged_object(fed: &Federation, provider: &str, real: &[u8], other: &[u8]) -> Vec<u8> {
+    use comity_evidence::blob::{BlobCipher, ChunkLayout};
+    let member = &fed.members[fed.index(provider)];
+    let wrap = comity_evidence::WrapKey::from_node_secrets(&member.secrets);
+    let mut rng = rand::rng();
+    let cipher = BlobCipher::create(1024 * 1024, &mut rng).unwrap();
+    let layout = ChunkLayout::new(other.len() as u64, 1024 * 1024).unwrap();
+    let mut out = cipher.head().to_vec();
+    for i in 0..layout.chunks() {
+        let r = layout.plain_range(i).unwrap();
+        let mut chunk = other[r.start as usize..r.end as usize].to_vec();
+        cipher.seal_chunk(i, layout.is_last(i), &mut chunk).unwrap();
+        out.extend(chunk);
+    }
+    let sha = comity_evidence::Sha256Digest::of(real);
+    out.extend(
+        cipher
+            .trailer(&wrap, &sha, real.len() as u64, &mut rng)
+            .unwrap(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn chunks_that_do_not_match_the_offer_are_refused_and_nothing_is_registered() {
+    for backend in backends() {
+        let mut fed = Federation::start(backend, &[FR, DZ]).await;
+        let fr = fed.api(FR);
+        let (real, other) = (content(2_500_000, 1), content(2_500_000, 2));
+        let sha = seize(&fr, "FR-2026-3", "real.bin", real.clone()).await;
+        let dz = fed.index(DZ);
+        fed.stop_node(dz).await;
+        let (status, offered) = send(&fr, &sha, DZ, "DZ-2026-3", json!([])).await;
+        assert_eq!(status, 202, "{offered}");
+        let id = offered["id"].as_str().unwrap().to_owned();
+        // A hostile provider, which holds its own keys, serves other bytes under the offered
+        // item: only the recipient's check against the signed offer can catch it.
+        let forged = forged_object(&fed, FR, &real, &other);
+        std::fs::write(
+            fed.evidence_dir(FR).join("objects/blobs").join(&sha),
+            forged,
+        )
+        .unwrap();
         fed.start_node(dz).await;
 
         let refused = transfer_when(&fed.api(DZ), &id, ended).await;

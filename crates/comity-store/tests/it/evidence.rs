@@ -109,6 +109,42 @@ async fn items_and_events_are_committed_with_their_ledger_entries() {
     }
 }
 
+#[tokio::test]
+async fn events_of_several_items_are_recorded_all_or_none() {
+    for db in each_backend().await {
+        let s = &db.store;
+        for sha in ["aa", "bb"] {
+            s.add_evidence(&item(sha, "C-1", 5), &[event(sha, 0, "acquired")])
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        // One stale event refuses the whole batch: nothing of it is stored.
+        assert_eq!(
+            s.record_custody_all(&[event("aa", 1, "exported"), event("bb", 3, "exported")])
+                .await
+                .unwrap(),
+            None,
+            "{}",
+            s.backend()
+        );
+        assert_eq!(s.ledger_size().await.unwrap(), 2);
+        assert_eq!(s.custody_events("aa").await.unwrap().len(), 1);
+        assert_eq!(
+            s.record_custody_all(&[event("aa", 1, "exported"), event("bb", 1, "exported")])
+                .await
+                .unwrap(),
+            Some(vec![2, 3])
+        );
+        let logged = s.ledger_entry(3).await.unwrap().unwrap();
+        assert_eq!(logged.bytes, b"entry bb 1");
+        assert_eq!(
+            s.custody_events("bb").await.unwrap()[1].ledger_index,
+            Some(3)
+        );
+    }
+}
+
 fn transfer(id: &str, direction: &str, state: &str) -> Transfer {
     Transfer {
         id: id.into(),
