@@ -363,7 +363,10 @@ async fn a_failed_export_leaves_nothing_and_records_nothing_and_a_good_one_verif
         let tmp = tempfile::tempdir().unwrap();
         let package = tmp.path().join("case.zip");
         std::fs::write(&package, &zip).unwrap();
-        let report = comity_evidence::verify_package(&package);
+        let report = comity_evidence::verify_package_with(
+            &package,
+            &comity_evidence::VerifyOptions::anchored(fed.root.public(), "the test federation"),
+        );
         assert!(report.verified, "{}", report.to_text());
         let chains: Vec<&str> = report
             .checks
