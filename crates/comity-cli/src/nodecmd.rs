@@ -165,13 +165,18 @@ async fn status(dir: &std::path::Path) -> Result<()> {
         .flatten()
     {
         println!(
-            "  {:<10} queued {:<5} dead {:<4} oldest undelivered {:<24} last success {:<24} failures {}{}",
+            "  {:<10} queued {:<5} dead {:<4} oldest undelivered {:<24} last success {:<24} failures {} refused (1 h) {}{}{}",
             text(&p["node"]),
             p["queued"],
             p["dead"],
             p["oldest_undelivered_at"].as_str().unwrap_or("-"),
             p["last_success_at"].as_str().unwrap_or("never"),
             p["consecutive_failures"],
+            p["refused_last_hour"],
+            p["throttled_until"]
+                .as_str()
+                .map(|t| format!("  THROTTLED until {t}"))
+                .unwrap_or_default(),
             p["last_error"]
                 .as_str()
                 .map(|e| format!("  last error: {e}"))

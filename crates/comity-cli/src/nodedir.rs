@@ -60,6 +60,10 @@ pub struct DeliveryFile {
     pub hash_list_poll_seconds: Option<u64>,
     /// How often pending evidence transfers are retried.
     pub evidence_poll_seconds: Option<u64>,
+    /// Refusals a peer may cause in one window before its batches are turned away (default 1000).
+    pub refusal_budget: Option<u64>,
+    /// The window refusals are counted, stored and logged in (default 60 s).
+    pub refusal_window_seconds: Option<u64>,
 }
 
 pub struct NodeDir {
@@ -174,6 +178,12 @@ impl NodeDir {
         }
         if let Some(v) = d.evidence_poll_seconds {
             c.evidence_poll_ms = v.saturating_mul(1000);
+        }
+        if let Some(v) = d.refusal_budget {
+            c.refusal_budget = v;
+        }
+        if let Some(v) = d.refusal_window_seconds {
+            c.refusal_window_ms = i64::try_from(v.saturating_mul(1000)).unwrap_or(i64::MAX);
         }
         c
     }

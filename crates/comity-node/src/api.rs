@@ -183,25 +183,19 @@ async fn node_info(State(node): State<Node>) -> Result<Json<serde_json::Value>, 
 
 async fn peers(State(node): State<Node>) -> Result<Json<Vec<views::PeerView>>, NodeError> {
     let health = node.store().peer_health().await?;
-    Ok(Json(views::peers(&node, health)))
+    let refused = node
+        .store()
+        .refusal_counts_since(crate::now_ms() - views::REFUSALS_SHOWN_MS)
+        .await?;
+    Ok(Json(views::peers(&node, health, refused)))
 }
 
 async fn rejections(
     State(node): State<Node>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, NodeError> {
-    let rows = node.store().rejections(limit(&q)).await?;
-    let list: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "at": comity_model::Timestamp::from_unix_ms(r.at),
-                "peer": r.peer,
-                "message_id": r.message_id,
-                "code": r.code,
-                "detail": r.detail,
-            })
-        })
-        .collect();
-    Ok(Json(json!(list)))
+) -> Result<Json<Vec<views::RefusalView>>, NodeError> {
+    let rows = node.store().refusals(limit(&q)).await?;
+    Ok(Json(
+        rows.into_iter().map(views::RefusalView::from).collect(),
+    ))
 }

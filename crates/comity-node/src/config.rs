@@ -16,6 +16,15 @@ pub struct NodeConfig {
     pub retry_max_ms: i64,
     /// Envelopes per delivery request.
     pub batch_size: usize,
+    /// Most envelopes a peer's batch may hold: a larger batch is refused whole, unparsed
+    /// (`fed.batch_too_large`). At least the `batch_size` every member sends.
+    pub max_batch_envelopes: usize,
+    /// Refusals a peer may cause in one window before its batches are turned away unparsed with
+    /// `429 fed.throttled` until the window ends.
+    pub refusal_budget: u64,
+    /// Length of the windows refusals are counted, summarised and logged in (one stored row and
+    /// one log line per peer, code and window).
+    pub refusal_window_ms: i64,
     /// How often the delivery loop looks for due work when nothing wakes it.
     pub tick_ms: u64,
     /// How often the node signs a new checkpoint of its ledger (when it grew).
@@ -46,6 +55,9 @@ impl NodeConfig {
             retry_base_ms: 500,
             retry_max_ms: 5 * 60 * 1000,
             batch_size: 256,
+            max_batch_envelopes: 256,
+            refusal_budget: 1000,
+            refusal_window_ms: 60_000,
             tick_ms: 500,
             checkpoint_interval_ms: 1000,
             witness_interval_ms: 10_000,

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::refusals::Sender;
 use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError};
 
 /// The answer to a batch: one entry per envelope, in order.
@@ -29,7 +30,13 @@ const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 
 pub(crate) fn router(node: Node) -> Router {
     Router::new()
-        .route(FEDERATION_MESSAGES_PATH, post(receive))
+        .route(
+            FEDERATION_MESSAGES_PATH,
+            post(receive).layer(axum::middleware::from_fn_with_state(
+                (node.clone(), MAX_BATCH_BYTES),
+                crate::refusals::throttle,
+            )),
+        )
         .route("/federation/v1/descriptor", get(descriptor))
         .merge(crate::ledger_http::federation_routes())
         .merge(crate::hashlists::federation_routes())
@@ -38,7 +45,12 @@ pub(crate) fn router(node: Node) -> Router {
         .with_state(node)
 }
 
-async fn receive(State(node): State<Node>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(node): State<Node>,
+    Sender(peer): Sender,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -47,7 +59,7 @@ async fn receive(State(node): State<Node>, headers: HeaderMap, body: Bytes) -> R
         let e = NodeError::BadRequest(format!("content type must be {ENVELOPES_MEDIA_TYPE}"));
         return e.into_response();
     }
-    match node.receive_batch(&body).await {
+    match node.receive_batch(&peer, &body).await {
         Ok(answers) => {
             let results = answers
                 .into_iter()

@@ -20,6 +20,7 @@ mod ledger;
 mod ledger_http;
 mod node;
 mod outbound;
+mod refusals;
 mod requests;
 mod requests_follow;
 mod requests_http;

@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) evidence_exports: std::path::PathBuf,
     /// The signed trust list the node started with, put in evidence packages.
     pub(crate) trust_list: SignedTrustList,
+    /// Peers' refusals in the current window, for throttling and summaries.
+    pub(crate) refusals: crate::refusals::Refusals,
 }
 
 impl Node {
@@ -154,6 +156,7 @@ impl RunningNode {
         let workflows = crate::requests::Workflows::new(setup.law, &setup.config.supervisor)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let refusals = crate::refusals::Refusals::new(&setup.config);
         let node = Node {
             inner: Arc::new(Shared {
                 me,
@@ -178,6 +181,7 @@ impl RunningNode {
                 vault,
                 evidence_exports,
                 trust_list: setup.trust_list,
+                refusals,
             }),
         };
         let freed = node.inner.store.free_orphaned_leases().await?;
@@ -199,6 +203,7 @@ impl RunningNode {
             )),
             tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::evidence_pull::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::refusals::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(serve::federation(
                 setup.federation_listener,
                 Arc::new(tls),
@@ -236,6 +241,7 @@ impl RunningNode {
             task.abort();
             let _ = task.await;
         }
+        self.node.close_windows(true).await;
         let inner = &self.node.inner;
         if let Err(e) = inner.store.release_leases(&inner.holder).await {
             tracing::warn!(error = %e, "delivery leases not released; they lapse on their own");

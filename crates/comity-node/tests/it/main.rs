@@ -5,6 +5,7 @@ mod api;
 mod delivery;
 mod evidence;
 mod exchange;
+mod flood;
 mod harness;
 mod hashlists;
 mod ledger;
