@@ -16,6 +16,7 @@ mod nodecmd;
 mod nodedir;
 mod pdq;
 mod pdqshare;
+mod private;
 mod request;
 mod request_preview;
 
@@ -75,6 +76,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> ExitCode {
+    // Node directories, databases, evidence and packages hold case data: nothing this process
+    // creates is for other local users, whatever umask it was started with.
+    private::restrict_umask();
     let cli = Cli::parse();
     comity_node::install_default_provider();
     tracing_subscriber::fmt()

@@ -215,7 +215,7 @@ pub fn init(
             .parse()
             .context("give --federation-listen when the endpoint is not IP:PORT")?,
     };
-    std::fs::create_dir_all(&args.dir)?;
+    crate::private::create_dir(&args.dir)?;
     let now = Timestamp::from_unix_ms(comity_node::now_ms());
     let descriptor = Descriptor::for_secrets(
         secrets,
@@ -230,13 +230,11 @@ pub fn init(
     write_file(
         &nd.file("secrets.json"),
         &secrets.encrypt(passphrase, kdf, &mut rand::rng()),
-        true,
     )?;
-    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json())?;
     write_file(
         &nd.file("api.token"),
         hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
-        true,
     )?;
     nd.write_config(&NodeFile {
         id: id.to_string(),
@@ -275,7 +273,7 @@ pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
             me.node
         ),
     }
-    write_file(&nd.file("trust-list.json"), list_bytes, false)?;
+    write_file(&nd.file("trust-list.json"), list_bytes)?;
     config.federation_root = Some(root_key.to_string());
     nd.write_config(&config)?;
     Ok(trust.serial())
@@ -297,15 +295,17 @@ pub fn rotate(nd: &NodeDir, passphrase: &str, kdf: KdfParams) -> Result<Descript
     write_file(
         &nd.file("secrets.json"),
         &fresh.encrypt(passphrase, kdf, &mut rand::rng()),
-        true,
     )?;
-    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json())?;
     Ok(descriptor)
 }
 
 /// Reads the node directory, opens the store, binds both listeners and starts the node.
+/// Makes the node directory private first (an older node's files were written under the
+/// umask).
 pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
     let config = nd.read_config()?;
+    crate::private::make_private(&nd.path)?;
     let setup = NodeSetup {
         config: NodeDir::node_config(&config, nd.api_token()?),
         secrets: nd.read_secrets(passphrase)?,

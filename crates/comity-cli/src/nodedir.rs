@@ -1,5 +1,5 @@
 //! A node directory: configuration, encrypted secrets, signed descriptor, trust list, API token,
-//! and (by default) the SQLite database.
+//! and (by default) the SQLite database. Everything in it is private (`private.rs`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -97,7 +97,6 @@ impl NodeDir {
         write_file(
             &self.file("node.toml"),
             toml::to_string_pretty(config)?.as_bytes(),
-            false,
         )
     }
 
@@ -189,18 +188,19 @@ impl NodeDir {
     }
 }
 
-/// Writes a file, readable only by its owner when `secret`.
-pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+/// Writes a file readable by its owner only (an existing file is made so too).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    options.mode(if secret { 0o600 } else { 0o644 });
+    options.mode(crate::private::FILE_MODE);
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::private::set_mode(path, crate::private::FILE_MODE)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())

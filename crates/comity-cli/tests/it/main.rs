@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod demo;
 mod evidence;
+mod modes;
 mod pdqshare;
 mod request;
