@@ -1,4 +1,4 @@
-//! `comity node`: create a node, join a federation, rotate keys, serve.
+//! `comity node`: create a node, join a federation, rotate keys, renew the API token, serve.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +38,12 @@ pub enum NodeCommand {
     },
     /// A running node's state and the delivery health of each peer.
     Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Write a new random API token (`api.token`, readable by its owner only); a running node
+    /// uses it once restarted.
+    Token {
         #[arg(long)]
         dir: PathBuf,
     },
@@ -126,6 +132,16 @@ pub async fn run(cmd: NodeCommand) -> Result<()> {
             Ok(())
         }
         NodeCommand::Status { dir } => status(&dir).await,
+        NodeCommand::Token { dir } => {
+            let nd = NodeDir::new(&dir);
+            nd.read_config()?;
+            nd.new_api_token()?;
+            println!(
+                "new API token written to {} (readable by its owner only); restart `comity node serve` for the node to use it",
+                nd.file("api.token").display()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -232,10 +248,7 @@ pub fn init(
         &secrets.encrypt(passphrase, kdf, &mut rand::rng()),
     )?;
     write_file(&nd.file("descriptor.json"), &signed.to_json())?;
-    write_file(
-        &nd.file("api.token"),
-        hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
-    )?;
+    nd.new_api_token()?;
     nd.write_config(&NodeFile {
         id: id.to_string(),
         jurisdiction: jurisdiction.to_string(),
@@ -301,13 +314,14 @@ pub fn rotate(nd: &NodeDir, passphrase: &str, kdf: KdfParams) -> Result<Descript
 }
 
 /// Reads the node directory, opens the store, binds both listeners and starts the node.
-/// Makes the node directory private first (an older node's files were written under the
-/// umask).
+/// Refuses a missing, blank or short API token before anything else, and makes the node
+/// directory private (an older node's files were written under the umask).
 pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
     let config = nd.read_config()?;
+    let api_token = nd.api_token()?;
     crate::private::make_private(&nd.path)?;
     let setup = NodeSetup {
-        config: NodeDir::node_config(&config, nd.api_token()?),
+        config: NodeDir::node_config(&config, api_token),
         secrets: nd.read_secrets(passphrase)?,
         descriptor: nd.read_descriptor()?,
         trust_list: nd.read_trust_list()?,

@@ -10,6 +10,8 @@ use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList};
 use serde::{Deserialize, Serialize};
 
 pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
+/// Shortest API token a node starts with: a shorter one is within reach of guessing.
+pub const MIN_TOKEN_CHARS: usize = 32;
 
 /// `node.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -124,10 +126,40 @@ impl NodeDir {
             .map_err(|e| anyhow::anyhow!("trust-list.json: [{}] {e}", e.code()))
     }
 
+    /// The user API's bearer token; refused when missing, unreadable, blank or short, with the
+    /// way to make a new one.
     pub fn api_token(&self) -> Result<String> {
-        let token =
-            std::fs::read_to_string(self.file("api.token")).context("cannot read api.token")?;
-        Ok(token.trim().to_owned())
+        let path = self.file("api.token");
+        let fix = format!(
+            "make a new one with `comity node token --dir {}`",
+            self.path.display()
+        );
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}: {fix}", path.display()))?;
+        let token = text.trim();
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            bail!(
+                "{} holds a token of {} characters, too short to resist guessing (at least \
+                 {MIN_TOKEN_CHARS}): {fix}",
+                path.display(),
+                token.chars().count()
+            );
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!(
+                "{} holds a token with spaces or characters an HTTP header cannot carry: {fix}",
+                path.display()
+            );
+        }
+        Ok(token.to_owned())
+    }
+
+    /// Writes a fresh random API token (64 hex digits), readable by its owner only.
+    pub fn new_api_token(&self) -> Result<()> {
+        write_file(
+            &self.file("api.token"),
+            hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
+        )
     }
 
     pub fn database_url(&self, config: &NodeFile) -> String {

@@ -49,7 +49,8 @@ async fn require_token(State(node): State<Node>, request: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), node.config().api_token.as_bytes()) {
+    let expected = node.config().api_token.as_bytes();
+    if !expected.is_empty() && constant_time_eq(given.as_bytes(), expected) {
         next.run(request).await
     } else {
         NodeError::Unauthorized.into_response()

@@ -1,3 +1,5 @@
+use crate::NodeError;
+
 /// Tunables of a node. The binary fills this from its configuration file; defaults suit a
 /// production node.
 #[derive(Debug, Clone)]
@@ -37,7 +39,7 @@ pub struct NodeConfig {
     pub evidence_poll_ms: u64,
     /// Plaintext bytes per chunk of the blobs this node stores, and so of the transfers it offers.
     pub evidence_chunk_size: u32,
-    /// Bearer token of the user API.
+    /// Bearer token of the user API; never empty.
     pub api_token: String,
     /// Who request deadlines escalate to after the central authority.
     pub supervisor: String,
@@ -67,5 +69,27 @@ impl NodeConfig {
             api_token,
             supervisor: "the duty supervisor".into(),
         }
+    }
+}
+
+impl NodeConfig {
+    /// Refuses settings a node cannot run safely with.
+    pub fn check(&self) -> Result<(), NodeError> {
+        if self.api_token.trim().is_empty() {
+            return Err(NodeError::BadConfig(
+                "the API token is empty: it would let anyone use the user API".into(),
+            ));
+        }
+        if self.max_batch_envelopes == 0
+            || self.refusal_budget == 0
+            || self.refusal_window_ms < 1000
+        {
+            return Err(NodeError::BadConfig(format!(
+                "max_batch_envelopes ({}) and refusal_budget ({}) must be positive and \
+                 refusal_window_ms ({}) at least 1000",
+                self.max_batch_envelopes, self.refusal_budget, self.refusal_window_ms
+            )));
+        }
+        Ok(())
     }
 }

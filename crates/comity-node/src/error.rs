@@ -107,6 +107,8 @@ pub enum NodeError {
     Tls(String),
     #[error("cannot listen: {0}")]
     Listen(String),
+    #[error("invalid node configuration: {0}")]
+    BadConfig(String),
 }
 
 impl NodeError {
@@ -142,6 +144,7 @@ impl NodeError {
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",
             Self::Listen(_) => "node.listen",
+            Self::BadConfig(_) => "node.bad_config",
         }
     }
 
@@ -158,7 +161,9 @@ impl NodeError {
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Workflow(e) => workflow_status(e),
             Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Tls(_) | Self::Listen(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Tls(_) | Self::Listen(_) | Self::BadConfig(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::PeerUnavailable(_) => StatusCode::BAD_GATEWAY,
             Self::NotFound(_) | Self::UnknownList(_) | Self::NotOffered(..) => {
                 StatusCode::NOT_FOUND

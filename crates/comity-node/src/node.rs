@@ -114,6 +114,7 @@ impl RunningNode {
     /// Starts the node's servers, its outbox writer and its delivery loop.
     pub async fn start(setup: NodeSetup) -> Result<RunningNode, NodeError> {
         crate::tls::install_default_provider();
+        setup.config.check()?;
         let trust = Trust::from_verified(&setup.trust_list, &setup.federation_root)?;
         setup.descriptor.verify()?;
         let me = setup.descriptor.descriptor.node.clone();

@@ -8,3 +8,4 @@ mod evidence;
 mod modes;
 mod pdqshare;
 mod request;
+mod token;
