@@ -265,7 +265,8 @@ pub fn init(
     Ok(descriptor)
 }
 
-/// Verifies a trust list against the given root and checks that it lists this node as it is.
+/// Verifies a trust list against the given root, checks that it lists this node as it is and
+/// that it is newer than the one installed.
 pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
     let mut config = nd.read_config()?;
     let root_key: comity_seal::PublicKey =
@@ -286,10 +287,47 @@ pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
             me.node
         ),
     }
+    refuse_rollback(nd, &list, list_bytes)?;
     write_file(&nd.file("trust-list.json"), list_bytes)?;
     config.federation_root = Some(root_key.to_string());
     nd.write_config(&config)?;
     Ok(trust.serial())
+}
+
+/// A trust list replaces the installed one of the same root only with a higher serial: an older
+/// list would bring back members and keys the federation removed. Re-joining with the very same
+/// list is fine.
+fn refuse_rollback(
+    nd: &NodeDir,
+    list: &comity_seal::SignedTrustList,
+    list_bytes: &[u8],
+) -> Result<()> {
+    let path = nd.file("trust-list.json");
+    let installed = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!("cannot read the installed {}: {e}", path.display()),
+    };
+    if installed == list_bytes {
+        return Ok(());
+    }
+    let installed = comity_seal::SignedTrustList::from_json(&installed).map_err(|e| {
+        anyhow::anyhow!(
+            "the installed {} is unreadable ([{}] {e}): move it away to install another list",
+            path.display(),
+            e.code()
+        )
+    })?;
+    let (had, new) = (installed.list.serial, list.list.serial);
+    if installed.root_key == list.root_key && new <= had {
+        bail!(
+            "refusing trust list serial {new}: the installed list has serial {had}, and a list is \
+             replaced only by one with a higher serial (a lower or equal serial with other \
+             contents could bring back members or keys the federation removed); ask the \
+             federation for its latest list"
+        );
+    }
+    Ok(())
 }
 
 /// New keys; the new descriptor is signed by both, the old secrets are kept beside the new ones.

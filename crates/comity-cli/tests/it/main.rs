@@ -8,4 +8,5 @@ mod evidence;
 mod modes;
 mod pdqshare;
 mod request;
+mod rollback;
 mod token;
