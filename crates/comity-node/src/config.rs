@@ -70,9 +70,7 @@ impl NodeConfig {
             supervisor: "the duty supervisor".into(),
         }
     }
-}
 
-impl NodeConfig {
     /// Refuses settings a node cannot run safely with.
     pub fn check(&self) -> Result<(), NodeError> {
         if self.api_token.trim().is_empty() {

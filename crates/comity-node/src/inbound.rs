@@ -30,7 +30,8 @@ impl Node {
     /// Processes a batch of envelopes (one per line) from `peer` (the member TLS authenticated)
     /// in order; returns one answer per envelope. Fresh messages of the batch are committed in
     /// one transaction before any answer is given; the batch's refusals are charged to `peer`.
-    /// A batch of more envelopes than a member sends at once is refused whole, before any envelope is parsed.
+    /// A batch of more envelopes than a member sends at once is refused whole, before any
+    /// envelope is parsed.
     pub(crate) async fn receive_batch(
         &self,
         peer: &NodeId,
