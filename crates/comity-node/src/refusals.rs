@@ -126,6 +126,17 @@ struct Window {
     turned_away: Option<Tally>,
 }
 
+impl Window {
+    fn new(start: i64) -> Window {
+        Window {
+            start,
+            refused: 0,
+            codes: BTreeMap::new(),
+            turned_away: None,
+        }
+    }
+}
+
 /// A window that ended: what to log, and the turned-away requests still to store.
 struct Ended {
     peer: String,
@@ -169,22 +180,11 @@ impl Refusals {
         let start = self.window_start(now);
         let mut peers = self.peers();
         let mut ended = Vec::new();
-        let window = peers.entry(peer.to_owned()).or_insert_with(|| Window {
-            start,
-            refused: 0,
-            codes: BTreeMap::new(),
-            turned_away: None,
-        });
+        let window = peers
+            .entry(peer.to_owned())
+            .or_insert_with(|| Window::new(start));
         if window.start != start {
-            let old = std::mem::replace(
-                window,
-                Window {
-                    start,
-                    refused: 0,
-                    codes: BTreeMap::new(),
-                    turned_away: None,
-                },
-            );
+            let old = std::mem::replace(window, Window::new(start));
             ended.push(Ended {
                 peer: peer.to_owned(),
                 window: old,
