@@ -104,7 +104,6 @@ pub fn init(
     write_file(
         &dir.join("root.key"),
         &root.encrypt(passphrase, kdf, &mut rand::rng()),
-        true,
     )?;
     let file = FederationFile {
         name: name.to_owned(),
@@ -114,9 +113,8 @@ pub fn init(
     write_file(
         &dir.join("federation.toml"),
         toml::to_string_pretty(&file)?.as_bytes(),
-        false,
     )?;
-    write_file(&dir.join("retired.json"), b"[]", false)
+    write_file(&dir.join("retired.json"), b"[]")
 }
 
 fn read_file(dir: &Path) -> Result<FederationFile> {
@@ -179,7 +177,6 @@ pub fn admit(dir: &Path, signed: SignedDescriptor, retire_at: Timestamp) -> Resu
             write_file(
                 &dir.join("retired.json"),
                 &serde_json::to_vec_pretty(&retired)?,
-                false,
             )?;
             note.push_str(&format!(
                 "; key {} retired after {retire_at}",
@@ -187,7 +184,7 @@ pub fn admit(dir: &Path, signed: SignedDescriptor, retire_at: Timestamp) -> Resu
             ));
         }
     }
-    write_file(&path, &signed.to_json(), false)?;
+    write_file(&path, &signed.to_json())?;
     Ok(note)
 }
 
@@ -216,11 +213,10 @@ pub fn publish(dir: &Path, root: &FederationRoot, now: Timestamp) -> Result<Sign
     signed
         .verify(&root.public())
         .map_err(|e| anyhow::anyhow!("the new trust list does not verify: {e}"))?;
-    write_file(&dir.join("trust-list.json"), &signed.to_json(), false)?;
+    write_file(&dir.join("trust-list.json"), &signed.to_json())?;
     write_file(
         &dir.join("federation.toml"),
         toml::to_string_pretty(&file)?.as_bytes(),
-        false,
     )?;
     Ok(signed)
 }

@@ -17,6 +17,7 @@ mod nodedir;
 mod nodelimits;
 mod pdq;
 mod pdqshare;
+mod private;
 mod request;
 mod request_preview;
 
@@ -72,6 +73,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> ExitCode {
+    // Node directories, databases, evidence and packages hold case data: nothing this process
+    // creates is for other local users, whatever umask it was started with.
+    private::restrict_umask();
     let cli = Cli::parse();
     comity_node::install_default_provider();
     tracing_subscriber::fmt()

@@ -54,7 +54,8 @@ pub enum MsgCommand {
         dir: PathBuf,
         id: Option<String>,
     },
-    /// Inbound messages this node refused, with their codes.
+    /// Input from peers this node refused: per peer, code and window, with the count and the
+    /// first refusal (what it claimed is unverified).
     Rejections {
         #[arg(long)]
         dir: PathBuf,
@@ -118,12 +119,16 @@ pub async fn run(cmd: MsgCommand) -> Result<()> {
         MsgCommand::Rejections { dir } => {
             let list = Api::for_dir(&dir)?.get("/api/v1/rejections").await?;
             for r in list.as_array().into_iter().flatten() {
+                let sample = &r["sample"];
                 println!(
-                    "{}  {:<28} from {:<12} {}",
-                    s(&r["at"]),
+                    "{}  {:<28} {:>6}x from {:<12} first: {} (claimed sender {}, message {})",
+                    s(&r["window_start"]),
                     s(&r["code"]),
-                    s(&r["peer"]),
-                    s(&r["detail"])
+                    r["count"],
+                    r["peer"].as_str().unwrap_or("(unknown)"),
+                    s(&sample["detail"]),
+                    s(&sample["claimed_from"]),
+                    s(&sample["message_id"])
                 );
             }
         }

@@ -1,4 +1,4 @@
-//! `comity node`: create a node, join a federation, rotate keys, serve.
+//! `comity node`: create a node, join a federation, rotate keys, renew the API token, serve.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +38,12 @@ pub enum NodeCommand {
     },
     /// A running node's state and the delivery health of each peer.
     Status {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Write a new random API token (`api.token`, readable by its owner only); a running node
+    /// uses it once restarted.
+    Token {
         #[arg(long)]
         dir: PathBuf,
     },
@@ -126,6 +132,16 @@ pub async fn run(cmd: NodeCommand) -> Result<()> {
             Ok(())
         }
         NodeCommand::Status { dir } => status(&dir).await,
+        NodeCommand::Token { dir } => {
+            let nd = NodeDir::new(&dir);
+            nd.read_config()?;
+            nd.new_api_token()?;
+            println!(
+                "new API token written to {} (readable by its owner only); restart `comity node serve` for the node to use it",
+                nd.file("api.token").display()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -165,13 +181,18 @@ async fn status(dir: &std::path::Path) -> Result<()> {
         .flatten()
     {
         println!(
-            "  {:<10} queued {:<5} dead {:<4} oldest undelivered {:<24} last success {:<24} failures {}{}",
+            "  {:<10} queued {:<5} dead {:<4} oldest undelivered {:<24} last success {:<24} failures {} refused (1 h) {}{}{}",
             text(&p["node"]),
             p["queued"],
             p["dead"],
             p["oldest_undelivered_at"].as_str().unwrap_or("-"),
             p["last_success_at"].as_str().unwrap_or("never"),
             p["consecutive_failures"],
+            p["refused_last_hour"],
+            p["throttled_until"]
+                .as_str()
+                .map(|t| format!("  THROTTLED until {t}"))
+                .unwrap_or_default(),
             p["last_error"]
                 .as_str()
                 .map(|e| format!("  last error: {e}"))
@@ -210,7 +231,7 @@ pub fn init(
             .parse()
             .context("give --federation-listen when the endpoint is not IP:PORT")?,
     };
-    std::fs::create_dir_all(&args.dir)?;
+    crate::private::create_dir(&args.dir)?;
     let now = Timestamp::from_unix_ms(comity_node::now_ms());
     let descriptor = Descriptor::for_secrets(
         secrets,
@@ -225,14 +246,9 @@ pub fn init(
     write_file(
         &nd.file("secrets.json"),
         &secrets.encrypt(passphrase, kdf, &mut rand::rng()),
-        true,
     )?;
-    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
-    write_file(
-        &nd.file("api.token"),
-        hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
-        true,
-    )?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json())?;
+    nd.new_api_token()?;
     nd.write_config(&NodeFile {
         id: id.to_string(),
         jurisdiction: jurisdiction.to_string(),
@@ -250,7 +266,8 @@ pub fn init(
     Ok(descriptor)
 }
 
-/// Verifies a trust list against the given root and checks that it lists this node as it is.
+/// Verifies a trust list against the given root, checks that it lists this node as it is and
+/// that it is newer than the one installed.
 pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
     let mut config = nd.read_config()?;
     let root_key: comity_seal::PublicKey =
@@ -271,10 +288,47 @@ pub fn join(nd: &NodeDir, list_bytes: &[u8], root: &str) -> Result<u64> {
             me.node
         ),
     }
-    write_file(&nd.file("trust-list.json"), list_bytes, false)?;
+    refuse_rollback(nd, &list, list_bytes)?;
+    write_file(&nd.file("trust-list.json"), list_bytes)?;
     config.federation_root = Some(root_key.to_string());
     nd.write_config(&config)?;
     Ok(trust.serial())
+}
+
+/// A trust list replaces the installed one of the same root only with a higher serial: an older
+/// list would bring back members and keys the federation removed. Re-joining with the very same
+/// list is fine.
+fn refuse_rollback(
+    nd: &NodeDir,
+    list: &comity_seal::SignedTrustList,
+    list_bytes: &[u8],
+) -> Result<()> {
+    let path = nd.file("trust-list.json");
+    let installed = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => bail!("cannot read the installed {}: {e}", path.display()),
+    };
+    if installed == list_bytes {
+        return Ok(());
+    }
+    let installed = comity_seal::SignedTrustList::from_json(&installed).map_err(|e| {
+        anyhow::anyhow!(
+            "the installed {} is unreadable ([{}] {e}): move it away to install another list",
+            path.display(),
+            e.code()
+        )
+    })?;
+    let (had, new) = (installed.list.serial, list.list.serial);
+    if installed.root_key == list.root_key && new <= had {
+        bail!(
+            "refusing trust list serial {new}: the installed list has serial {had}, and a list is \
+             replaced only by one with a higher serial (a lower or equal serial with other \
+             contents could bring back members or keys the federation removed); ask the \
+             federation for its latest list"
+        );
+    }
+    Ok(())
 }
 
 /// New keys; the new descriptor is signed by both, the old secrets are kept beside the new ones.
@@ -293,17 +347,20 @@ pub fn rotate(nd: &NodeDir, passphrase: &str, kdf: KdfParams) -> Result<Descript
     write_file(
         &nd.file("secrets.json"),
         &fresh.encrypt(passphrase, kdf, &mut rand::rng()),
-        true,
     )?;
-    write_file(&nd.file("descriptor.json"), &signed.to_json(), false)?;
+    write_file(&nd.file("descriptor.json"), &signed.to_json())?;
     Ok(descriptor)
 }
 
 /// Reads the node directory, opens the store, binds both listeners and starts the node.
+/// Refuses a missing, blank or short API token before anything else, and makes the node
+/// directory private (an older node's files were written under the umask).
 pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
     let config = nd.read_config()?;
+    let api_token = nd.api_token()?;
+    crate::private::make_private(&nd.path)?;
     let setup = NodeSetup {
-        config: NodeDir::node_config(&config, nd.api_token()?),
+        config: NodeDir::node_config(&config, api_token),
         secrets: nd.read_secrets(passphrase)?,
         descriptor: nd.read_descriptor()?,
         trust_list: nd.read_trust_list()?,

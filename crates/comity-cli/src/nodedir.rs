@@ -1,5 +1,5 @@
 //! A node directory: configuration, encrypted secrets, signed descriptor, trust list, API token,
-//! and (by default) the SQLite database.
+//! and (by default) the SQLite database. Everything in it is private (`private.rs`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::nodelimits::LimitsFile;
 
 pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
+/// Shortest API token a node starts with: a shorter one is within reach of guessing.
+pub const MIN_TOKEN_CHARS: usize = 32;
 
 /// `node.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +66,10 @@ pub struct DeliveryFile {
     pub hash_list_poll_seconds: Option<u64>,
     /// How often pending evidence transfers are retried.
     pub evidence_poll_seconds: Option<u64>,
+    /// Refusals a peer may cause in one window before its batches are turned away (default 1000).
+    pub refusal_budget: Option<u64>,
+    /// The window refusals are counted, stored and logged in (default 60 s).
+    pub refusal_window_seconds: Option<u64>,
 }
 
 pub struct NodeDir {
@@ -97,7 +103,6 @@ impl NodeDir {
         write_file(
             &self.file("node.toml"),
             toml::to_string_pretty(config)?.as_bytes(),
-            false,
         )
     }
 
@@ -125,10 +130,40 @@ impl NodeDir {
             .map_err(|e| anyhow::anyhow!("trust-list.json: [{}] {e}", e.code()))
     }
 
+    /// The user API's bearer token; refused when missing, unreadable, blank or short, with the
+    /// way to make a new one.
     pub fn api_token(&self) -> Result<String> {
-        let token =
-            std::fs::read_to_string(self.file("api.token")).context("cannot read api.token")?;
-        Ok(token.trim().to_owned())
+        let path = self.file("api.token");
+        let fix = format!(
+            "make a new one with `comity node token --dir {}`",
+            self.path.display()
+        );
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}: {fix}", path.display()))?;
+        let token = text.trim();
+        if token.chars().count() < MIN_TOKEN_CHARS {
+            bail!(
+                "{} holds a token of {} characters, too short to resist guessing (at least \
+                 {MIN_TOKEN_CHARS}): {fix}",
+                path.display(),
+                token.chars().count()
+            );
+        }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!(
+                "{} holds a token with spaces or characters an HTTP header cannot carry: {fix}",
+                path.display()
+            );
+        }
+        Ok(token.to_owned())
+    }
+
+    /// Writes a fresh random API token (64 hex digits), readable by its owner only.
+    pub fn new_api_token(&self) -> Result<()> {
+        write_file(
+            &self.file("api.token"),
+            hex::encode(rand::random::<[u8; 32]>()).as_bytes(),
+        )
     }
 
     pub fn database_url(&self, config: &NodeFile) -> String {
@@ -180,22 +215,29 @@ impl NodeDir {
             c.evidence_poll_ms = v.saturating_mul(1000);
         }
         config.limits.apply(&mut c.limits);
+        if let Some(v) = d.refusal_budget {
+            c.refusal_budget = v;
+        }
+        if let Some(v) = d.refusal_window_seconds {
+            c.refusal_window_ms = i64::try_from(v.saturating_mul(1000)).unwrap_or(i64::MAX);
+        }
         c
     }
 }
 
-/// Writes a file, readable only by its owner when `secret`.
-pub fn write_file(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
+/// Writes a file readable by its owner only (an existing file is made so too).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    options.mode(if secret { 0o600 } else { 0o644 });
+    options.mode(crate::private::FILE_MODE);
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    crate::private::set_mode(path, crate::private::FILE_MODE)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     Ok(())

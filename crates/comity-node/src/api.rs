@@ -50,7 +50,8 @@ async fn require_token(State(node): State<Node>, request: Request, next: Next) -
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), node.config().api_token.as_bytes()) {
+    let expected = node.config().api_token.as_bytes();
+    if !expected.is_empty() && constant_time_eq(given.as_bytes(), expected) {
         next.run(request).await
     } else {
         NodeError::Unauthorized.into_response()
@@ -223,25 +224,19 @@ fn listeners_view(node: &Node) -> serde_json::Value {
 
 async fn peers(State(node): State<Node>) -> Result<Json<Vec<views::PeerView>>, NodeError> {
     let health = node.store().peer_health().await?;
-    Ok(Json(views::peers(&node, health)))
+    let refused = node
+        .store()
+        .refusal_counts_since(crate::now_ms() - views::REFUSALS_SHOWN_MS)
+        .await?;
+    Ok(Json(views::peers(&node, health, refused)))
 }
 
 async fn rejections(
     State(node): State<Node>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<serde_json::Value>, NodeError> {
-    let rows = node.store().rejections(limit(&q)).await?;
-    let list: Vec<_> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "at": comity_model::Timestamp::from_unix_ms(r.at),
-                "peer": r.peer,
-                "message_id": r.message_id,
-                "code": r.code,
-                "detail": r.detail,
-            })
-        })
-        .collect();
-    Ok(Json(json!(list)))
+) -> Result<Json<Vec<views::RefusalView>>, NodeError> {
+    let rows = node.store().refusals(limit(&q)).await?;
+    Ok(Json(
+        rows.into_iter().map(views::RefusalView::from).collect(),
+    ))
 }

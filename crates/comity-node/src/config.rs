@@ -1,4 +1,4 @@
-use crate::Limits;
+use crate::{Limits, NodeError};
 
 /// Tunables of a node. The binary fills this from its configuration file; defaults suit a
 /// production node.
@@ -18,6 +18,15 @@ pub struct NodeConfig {
     pub retry_max_ms: i64,
     /// Envelopes per delivery request.
     pub batch_size: usize,
+    /// Most envelopes a peer's batch may hold: a larger batch is refused whole, unparsed
+    /// (`fed.batch_too_large`). At least the `batch_size` every member sends.
+    pub max_batch_envelopes: usize,
+    /// Refusals a peer may cause in one window before its batches are turned away unparsed with
+    /// `429 fed.throttled` until the window ends.
+    pub refusal_budget: u64,
+    /// Length of the windows refusals are counted, summarised and logged in (one stored row and
+    /// one log line per peer, code and window).
+    pub refusal_window_ms: i64,
     /// How often the delivery loop looks for due work when nothing wakes it.
     pub tick_ms: u64,
     /// How often the node signs a new checkpoint of its ledger (when it grew).
@@ -30,7 +39,7 @@ pub struct NodeConfig {
     pub evidence_poll_ms: u64,
     /// Plaintext bytes per chunk of the blobs this node stores, and so of the transfers it offers.
     pub evidence_chunk_size: u32,
-    /// Bearer token of the user API.
+    /// Bearer token of the user API; never empty.
     pub api_token: String,
     /// Who request deadlines escalate to after the central authority.
     pub supervisor: String,
@@ -50,6 +59,9 @@ impl NodeConfig {
             retry_base_ms: 500,
             retry_max_ms: 5 * 60 * 1000,
             batch_size: 256,
+            max_batch_envelopes: 256,
+            refusal_budget: 1000,
+            refusal_window_ms: 60_000,
             tick_ms: 500,
             checkpoint_interval_ms: 1000,
             witness_interval_ms: 10_000,
@@ -60,5 +72,25 @@ impl NodeConfig {
             supervisor: "the duty supervisor".into(),
             limits: Limits::default(),
         }
+    }
+
+    /// Refuses settings a node cannot run safely with.
+    pub fn check(&self) -> Result<(), NodeError> {
+        if self.api_token.trim().is_empty() {
+            return Err(NodeError::Config(
+                "the API token is empty: it would let anyone use the user API".into(),
+            ));
+        }
+        if self.max_batch_envelopes == 0
+            || self.refusal_budget == 0
+            || self.refusal_window_ms < 1000
+        {
+            return Err(NodeError::Config(format!(
+                "max_batch_envelopes ({}) and refusal_budget ({}) must be positive and \
+                 refusal_window_ms ({}) at least 1000",
+                self.max_batch_envelopes, self.refusal_budget, self.refusal_window_ms
+            )));
+        }
+        Ok(())
     }
 }

@@ -18,6 +18,23 @@ use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError, now
 /// [`RENEW_EVERY`], however long its batch takes.
 const LEASE_MS: i64 = 15_000;
 const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// The longest `Retry-After` of a peer that is followed; a longer one waits this long.
+const MAX_RETRY_AFTER_S: u64 = 3600;
+
+/// Why a delivery attempt failed, and when the peer asked to be tried again.
+struct Failure {
+    reason: String,
+    retry_after_ms: Option<i64>,
+}
+
+impl From<String> for Failure {
+    fn from(reason: String) -> Failure {
+        Failure {
+            reason,
+            retry_after_ms: None,
+        }
+    }
+}
 
 pub(crate) async fn run(node: Node, mut shutdown: watch::Receiver<bool>) {
     let tick = Duration::from_millis(node.config().tick_ms);
@@ -110,9 +127,13 @@ async fn deliver_to(node: &Node, peer: &str) -> Result<(), NodeError> {
         }
     };
     store.release_peer(peer, holder).await?;
-    if let Err(reason) = &result {
+    if let Err(failure) = &result {
+        let reason = &failure.reason;
         let failures = store.peer_failed(peer, reason, now_ms()).await?;
-        let wait = backoff_ms(node, failures);
+        // A peer that says when to come back (it throttled us) is tried then, not sooner.
+        let wait = failure
+            .retry_after_ms
+            .unwrap_or_else(|| backoff_ms(node, failures));
         store.retry_peer_at(peer, now_ms() + wait).await?;
         tracing::info!(
             peer,
@@ -145,7 +166,7 @@ async fn keep_lease(node: &Node, peer: &str) -> String {
 /// most `batch_size` envelopes and `limits.max_batch_bytes` bytes; a peer that refuses a batch
 /// as too large (its limit is lower) gets batches half as large, down to single envelopes, and
 /// an envelope it refuses alone is marked refused.
-async fn drain(node: &Node, peer: &str) -> Result<(), String> {
+async fn drain(node: &Node, peer: &str) -> Result<(), Failure> {
     let store = node.store();
     let peer_id: NodeId = peer.parse().map_err(|e| format!("{e}"))?;
     let mut max_bytes = node.config().limits.max_batch_bytes;
@@ -170,7 +191,7 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
                 store
                     .mark_refused(&[(batch[0].id.clone(), refusal)])
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| Failure::from(e.to_string()))?;
                 continue;
             }
             Err(Posted::Failed(reason)) => return Err(reason),
@@ -180,7 +201,8 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
                 "peer answered {} results for {} envelopes",
                 answer.results.len(),
                 batch.len()
-            ));
+            )
+            .into());
         }
         let keys = node
             .trust()
@@ -230,7 +252,7 @@ async fn drain(node: &Node, peer: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         if let Some(reason) = transient {
-            return Err(reason);
+            return Err(reason.into());
         }
     }
 }
@@ -257,7 +279,7 @@ fn fitting(batch: &[Outbound], max_bytes: usize) -> usize {
 enum Posted {
     /// The peer refused the request as too large (`413`), with its answer.
     TooLarge(String),
-    Failed(String),
+    Failed(Failure),
 }
 
 fn is_transient_code(code: &str) -> bool {
@@ -282,7 +304,7 @@ fn check_receipt(
 }
 
 async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAnswer, Posted> {
-    let (client, endpoint) = client_for(node, peer).map_err(Posted::Failed)?;
+    let (client, endpoint) = client_for(node, peer).map_err(|e| Posted::Failed(e.into()))?;
     let mut body = Vec::with_capacity(batch_bytes(batch));
     for m in batch {
         body.extend_from_slice(&m.envelope);
@@ -294,21 +316,53 @@ async fn post(node: &Node, peer: &NodeId, batch: &[Outbound]) -> Result<BatchAns
         .body(body)
         .send()
         .await
-        .map_err(|e| Posted::Failed(describe_transport_error(peer, &e)))?;
+        .map_err(|e| Posted::Failed(describe_transport_error(peer, &e).into()))?;
     let status = response.status();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(Posted::Failed(throttled(peer, response).await));
+    }
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
         let text = text.chars().take(300).collect::<String>();
         return Err(if status == reqwest::StatusCode::PAYLOAD_TOO_LARGE {
             Posted::TooLarge(text)
         } else {
-            Posted::Failed(format!("peer answered HTTP {status}: {text}"))
+            Posted::Failed(format!("peer answered HTTP {status}: {text}").into())
         });
     }
     response
         .json::<BatchAnswer>()
         .await
-        .map_err(|e| Posted::Failed(format!("unreadable answer from peer: {e}")))
+        .map_err(|e| Posted::Failed(format!("unreadable answer from peer: {e}").into()))
+}
+
+/// The peer turned the batch away for too many refusals: nothing was processed, the messages
+/// stay queued until the time it gave (`Retry-After`, seconds).
+async fn throttled(peer: &NodeId, response: reqwest::Response) -> Failure {
+    let retry_after_s = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s.clamp(1, MAX_RETRY_AFTER_S));
+    let error: serde_json::Value = response.json().await.unwrap_or_default();
+    let field = |name: &str| {
+        error["error"][name]
+            .as_str()
+            .unwrap_or("?")
+            .chars()
+            .take(300)
+            .collect::<String>()
+    };
+    let wait = retry_after_s.map_or_else(|| "later".to_owned(), |s| format!("in {s} s"));
+    Failure {
+        reason: format!(
+            "throttled by {peer} (HTTP 429): [{}] {}; the queue is kept and sent again {wait}",
+            field("code"),
+            field("message")
+        ),
+        retry_after_ms: retry_after_s.map(|s| i64::try_from(s * 1000).unwrap_or(i64::MAX)),
+    }
 }
 
 /// The whole cause chain: a pinning failure is only visible deep inside it.

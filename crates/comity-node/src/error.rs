@@ -51,6 +51,19 @@ pub enum NodeError {
     TooLarge { size: usize, limit: usize },
     #[error("message id {0} was already received with different content")]
     Replay(String),
+    #[error(
+        "a batch of more than {limit} envelopes is refused whole: send at most {limit} per request"
+    )]
+    BatchTooLarge { limit: usize },
+    #[error(
+        "{peer} reached its budget of {budget} refusals in this window: its batches are turned away unparsed until {until}; retry after {retry_after_s} s"
+    )]
+    Throttled {
+        peer: String,
+        budget: u64,
+        until: String,
+        retry_after_s: u64,
+    },
     #[error("no message {0}")]
     NotFound(String),
     #[error("{0}")]
@@ -139,6 +152,8 @@ impl NodeError {
             Self::ClockSkew { .. } => "fed.clock_skew",
             Self::TooLarge { .. } => "fed.too_large",
             Self::Replay(_) => "fed.replay",
+            Self::BatchTooLarge { .. } => "fed.batch_too_large",
+            Self::Throttled { .. } => "fed.throttled",
             Self::NotFound(_) => "api.not_found",
             Self::BadRequest(_) => "api.bad_request",
             Self::Unauthorized => "api.unauthorized",
@@ -201,7 +216,8 @@ impl NodeError {
             Self::Evidence(EvidenceError::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Evidence(EvidenceError::Storage(_)) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::BatchTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Replay(_) => StatusCode::CONFLICT,
             Self::Model(ModelError::InvalidFields(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Seal(_)
@@ -261,7 +277,7 @@ impl IntoResponse for NodeError {
         let mut response = (self.status(), axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match self {
-            Self::Busy { retry_after_s } => {
+            Self::Busy { retry_after_s } | Self::Throttled { retry_after_s, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
             }
             Self::RequestTimeout { .. } => {

@@ -17,7 +17,7 @@ use comity_model::{
     Body, CustodyLink, EVIDENCE_MESSAGE_VERSION, EvidenceConsent, EvidenceOffer, EvidenceReport,
     MessageId, MessageKind, NodeId, Timestamp, TransferOutcome,
 };
-use comity_store::{Inbound, Rejection, Transfer};
+use comity_store::{Inbound, Transfer};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -257,17 +257,7 @@ impl Node {
             _ => return,
         };
         if let Err(e) = outcome {
-            let rejection = Rejection {
-                at: now_ms(),
-                peer: Some(m.peer.clone()),
-                message_id: Some(m.id.clone()),
-                code: e.code().to_owned(),
-                detail: format!("{} refused: {e}", m.kind),
-            };
-            tracing::warn!(code = e.code(), peer = %m.peer, "refused an evidence message: {e}");
-            if let Err(e) = self.store().record_rejection(&rejection).await {
-                tracing::error!(error = %e, "could not record a refusal");
-            }
+            self.refuse_message(m, &e, "refused").await;
         }
     }
 

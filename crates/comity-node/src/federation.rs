@@ -1,7 +1,7 @@
 //! The node-to-node API: peers post batches of sealed envelopes and get one answer each.
 
 use axum::body::Body;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,7 +10,7 @@ use comity_model::NodeId;
 use serde::{Deserialize, Serialize};
 
 use crate::body::HeldBody;
-use crate::tls::PeerNode;
+use crate::refusals::Sender;
 use crate::{ENVELOPES_MEDIA_TYPE, FEDERATION_MESSAGES_PATH, Node, NodeError};
 
 /// The answer to a batch: one entry per envelope, in order.
@@ -29,7 +29,13 @@ pub(crate) enum EnvelopeAnswer {
 
 pub(crate) fn router(node: Node) -> Router {
     Router::new()
-        .route(FEDERATION_MESSAGES_PATH, post(receive))
+        .route(
+            FEDERATION_MESSAGES_PATH,
+            post(receive).layer(axum::middleware::from_fn_with_state(
+                (node.clone(), node.config().limits.max_batch_bytes),
+                crate::refusals::throttle,
+            )),
+        )
         .route("/federation/v1/descriptor", get(descriptor))
         .merge(crate::ledger_http::federation_routes())
         .merge(crate::hashlists::federation_routes())
@@ -42,7 +48,7 @@ pub(crate) fn router(node: Node) -> Router {
 /// the node's body budget (the sending member's share first).
 pub(crate) async fn read_batch(
     node: &Node,
-    member: Option<&NodeId>,
+    member: &NodeId,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<HeldBody, NodeError> {
@@ -56,21 +62,24 @@ pub(crate) async fn read_batch(
         )));
     }
     let limit = node.config().limits.max_batch_bytes;
-    node.inner.bodies.read(member, headers, body, limit).await
+    node.inner
+        .bodies
+        .read(Some(member), headers, body, limit)
+        .await
 }
 
+/// Envelopes from the member named by the client certificate; refusals are charged to it.
 async fn receive(
     State(node): State<Node>,
-    peer: Option<Extension<PeerNode>>,
+    Sender(peer): Sender,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let member = peer.as_ref().map(|Extension(PeerNode(id))| id);
-    let batch = match read_batch(&node, member, &headers, body).await {
+    let batch = match read_batch(&node, &peer, &headers, body).await {
         Ok(batch) => batch,
         Err(e) => return e.into_response(),
     };
-    match node.receive_batch(&batch.bytes).await {
+    match node.receive_batch(&peer, &batch.bytes).await {
         Ok(answers) => {
             let results = answers
                 .into_iter()

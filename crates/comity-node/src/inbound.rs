@@ -2,11 +2,12 @@
 //! stored at most once, and every outcome (receipt or refusal) is answered per envelope.
 
 use comity_ledger::EntryKind;
-use comity_model::{Header, Timestamp};
+use comity_model::{Header, NodeId, Timestamp};
 use comity_seal::{Envelope, Receipt};
-use comity_store::{Inbound, InboundOutcome, LedgerAppend, Rejection};
+use comity_store::{Inbound, InboundOutcome, LedgerAppend};
 
 use crate::ledger::message_entry;
+use crate::refusals::{Input, Refused};
 use crate::{Node, NodeError, now_ms};
 
 /// The node's answer for one envelope of a batch.
@@ -26,14 +27,36 @@ struct Fresh {
 }
 
 impl Node {
-    /// Processes a batch of envelopes (one per line) in order; returns one answer per envelope.
-    /// Fresh messages of the batch are committed in one transaction before any answer is given.
-    pub(crate) async fn receive_batch(&self, batch: &[u8]) -> Result<Vec<Answer>, NodeError> {
+    /// Processes a batch of envelopes (one per line) from `peer` (the member TLS authenticated)
+    /// in order; returns one answer per envelope. Fresh messages of the batch are committed in
+    /// one transaction before any answer is given; the batch's refusals are charged to `peer`.
+    /// A batch of more envelopes than a member sends at once is refused whole, before any
+    /// envelope is parsed.
+    pub(crate) async fn receive_batch(
+        &self,
+        peer: &NodeId,
+        batch: &[u8],
+    ) -> Result<Vec<Answer>, NodeError> {
         let now = now_ms();
+        let limit = self.inner.config.max_batch_envelopes;
         let lines: Vec<&[u8]> = batch
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
+            .take(limit.saturating_add(1))
             .collect();
+        if lines.len() > limit {
+            let error = NodeError::BatchTooLarge { limit };
+            let input = Input::Batch;
+            self.refuse(
+                peer.as_str(),
+                &[Refused {
+                    error: &error,
+                    input,
+                }],
+            )
+            .await;
+            return Err(error);
+        }
         let mut checked = Vec::with_capacity(lines.len());
         for line in &lines {
             checked.push(self.check(line, now).await);
@@ -66,7 +89,7 @@ impl Node {
             .await?;
         let mut outcomes = outcomes.into_iter().zip(messages);
         let mut answers = Vec::with_capacity(checked.len());
-        for (line, c) in lines.iter().zip(checked) {
+        for c in checked {
             let answer = match c {
                 Ok(Checked::Known(receipt)) => Ok(receipt),
                 Ok(Checked::Fresh(_)) => match outcomes.next() {
@@ -81,11 +104,21 @@ impl Node {
                 },
                 Err(e) => Err(e),
             };
-            if let Err(e) = &answer {
-                self.record_refusal(line, e, now).await;
-            }
             answers.push(answer);
         }
+        // This node's own failures (its store, its shutting down) are no fault of the peer's.
+        let refused: Vec<Refused<'_>> = lines
+            .iter()
+            .zip(&answers)
+            .filter_map(|(line, answer)| match answer {
+                Err(error) if !error.is_transient() => Some(Refused {
+                    error,
+                    input: Input::Envelope(line),
+                }),
+                _ => None,
+            })
+            .collect();
+        self.refuse(peer.as_str(), &refused).await;
         Ok(answers)
     }
 
@@ -151,29 +184,5 @@ impl Node {
             header: h.clone(),
             entry,
         })))
-    }
-
-    /// Keeps a trace of a refusal. What the peer claimed is recorded as claimed: nothing in a
-    /// refused envelope is trusted.
-    async fn record_refusal(&self, bytes: &[u8], error: &NodeError, now: i64) {
-        let claimed: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-        let header = claimed.as_ref().and_then(|v| v.get("header"));
-        let field = |name: &str| {
-            header
-                .and_then(|h| h.get(name))
-                .and_then(|v| v.as_str())
-                .map(|s| s.chars().take(64).collect::<String>())
-        };
-        let rejection = Rejection {
-            at: now,
-            peer: field("from"),
-            message_id: field("id"),
-            code: error.code().to_owned(),
-            detail: error.to_string(),
-        };
-        tracing::warn!(code = error.code(), peer = ?rejection.peer, "refused an inbound message: {error}");
-        if let Err(e) = self.inner.store.record_rejection(&rejection).await {
-            tracing::error!(error = %e, "could not record a refusal");
-        }
     }
 }

@@ -26,6 +26,7 @@ mod ledger_http;
 mod limits;
 mod node;
 mod outbound;
+mod refusals;
 mod requests;
 mod requests_follow;
 mod requests_http;

@@ -77,6 +77,8 @@ pub(crate) struct Shared {
     pub(crate) bodies: crate::body::BodyBudget,
     /// The connection caps in force, and the descriptor limit they were fitted to.
     pub(crate) caps: (crate::limits::Caps, Option<u64>),
+    /// Peers' refusals in the current window, for throttling and summaries.
+    pub(crate) refusals: crate::refusals::Refusals,
 }
 
 impl Node {
@@ -116,6 +118,7 @@ impl RunningNode {
     /// Starts the node's servers, its outbox writer and its delivery loop.
     pub async fn start(setup: NodeSetup) -> Result<RunningNode, NodeError> {
         crate::tls::install_default_provider();
+        setup.config.check()?;
         let limits = setup.config.limits.clone();
         limits.validate(setup.config.max_message_bytes)?;
         let descriptors = crate::limits::descriptor_limit();
@@ -174,6 +177,7 @@ impl RunningNode {
         let workflows = crate::requests::Workflows::new(setup.law, &setup.config.supervisor)?;
         let (writer_tx, writer_rx) = mpsc::channel(4096);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let refusals = crate::refusals::Refusals::new(&setup.config);
         let node = Node {
             inner: Arc::new(Shared {
                 me,
@@ -200,6 +204,7 @@ impl RunningNode {
                 trust_list: setup.trust_list,
                 bodies: crate::body::BodyBudget::new(&limits),
                 caps: (caps, descriptors),
+                refusals,
             }),
         };
         let freed = node.inner.store.free_orphaned_leases().await?;
@@ -221,6 +226,7 @@ impl RunningNode {
             )),
             tokio::spawn(crate::requests::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::evidence_pull::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::refusals::run(node.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::evidence_integrity::migrate_vault(
                 node.clone(),
                 shutdown_rx.clone(),
@@ -268,6 +274,7 @@ impl RunningNode {
             task.abort();
             let _ = task.await;
         }
+        self.node.close_windows(true).await;
         let inner = &self.node.inner;
         if let Err(e) = inner.store.release_leases(&inner.holder).await {
             tracing::warn!(error = %e, "delivery leases not released; they lapse on their own");

@@ -15,9 +15,7 @@ use comity_model::{
     Body as MessageBody, MessageId, MessageKind, NodeId, REQUEST_MESSAGE_VERSION, RequestAction,
     RequestOpen, Role, Timestamp,
 };
-use comity_store::{
-    Inbound, NewRequest, Rejection, RequestChange, RequestEvent, Side, StoredRequest,
-};
+use comity_store::{Inbound, NewRequest, RequestChange, RequestEvent, Side, StoredRequest};
 use comity_workflow::{
     Action, Actor, Alert, AlertKind, Body, Draft, FollowUp, Link, Merged, Request, Rules,
     Scheduler, Stamped, Transition, UseConditions, WorkflowError,
@@ -629,17 +627,7 @@ impl Node {
             tracing::info!(code = e.code(), peer = %m.peer, "request message kept for a later replay: {e}");
             return;
         }
-        let rejection = Rejection {
-            at: now_ms(),
-            peer: Some(m.peer.clone()),
-            message_id: Some(m.id.clone()),
-            code: e.code().to_owned(),
-            detail: format!("{} could not be replayed: {e}", m.kind),
-        };
-        tracing::warn!(code = e.code(), peer = %m.peer, "refused a request message: {e}");
-        if let Err(e) = self.store().record_rejection(&rejection).await {
-            tracing::error!(error = %e, "could not record a refusal");
-        }
+        self.refuse_message(m, &e, "could not be replayed").await;
     }
 
     /// Replays the request messages received but neither replayed nor refused, oldest first

@@ -1,7 +1,7 @@
 //! JSON views of stored messages and peers, as the API shows them.
 
 use comity_seal::Receipt;
-use comity_store::{Inbound, Outbound, PeerHealth};
+use comity_store::{Inbound, Outbound, PeerHealth, RefusalSummary};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -125,9 +125,21 @@ pub struct PeerView {
     pub last_error_at: Option<String>,
     pub next_attempt_at: Option<String>,
     pub consecutive_failures: i64,
+    /// Input from this peer this node refused in the last hour (`GET /api/v1/rejections`).
+    pub refused_last_hour: i64,
+    /// Set while this node turns the peer's batches away for too many refusals.
+    pub throttled_until: Option<String>,
 }
 
-pub(crate) fn peers(node: &Node, health: Vec<PeerHealth>) -> Vec<PeerView> {
+/// How far back `refused_last_hour` counts.
+pub(crate) const REFUSALS_SHOWN_MS: i64 = 3_600_000;
+
+pub(crate) fn peers(
+    node: &Node,
+    health: Vec<PeerHealth>,
+    refused: Vec<(String, i64)>,
+) -> Vec<PeerView> {
+    let now = crate::now_ms();
     let trust = node.trust();
     trust
         .members()
@@ -148,7 +160,56 @@ pub(crate) fn peers(node: &Node, health: Vec<PeerHealth>) -> Vec<PeerView> {
                 last_error_at: h.and_then(|h| h.last_error_at).map(ts),
                 next_attempt_at: h.map(|h| h.next_attempt_at).filter(|t| *t > 0).map(ts),
                 consecutive_failures: h.map_or(0, |h| h.failures),
+                refused_last_hour: refused
+                    .iter()
+                    .find(|(p, _)| p == d.node.as_str())
+                    .map_or(0, |(_, n)| *n),
+                throttled_until: node
+                    .inner
+                    .refusals
+                    .throttled_until(d.node.as_str(), now)
+                    .map(ts),
             }
         })
         .collect()
+}
+
+/// The refusals of one peer with one code in one window, as `GET /api/v1/rejections` shows them.
+#[derive(Debug, Serialize)]
+pub(crate) struct RefusalView {
+    /// The member the input came from (TLS client or signer); null for refusals recorded before
+    /// refusals were attributed.
+    pub peer: Option<String>,
+    pub code: String,
+    pub count: i64,
+    pub window_start: String,
+    pub first_at: String,
+    pub last_at: String,
+    /// The first refusal of the window: what it claimed (unverified) and why it was refused.
+    pub sample: RefusalSample,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RefusalSample {
+    pub message_id: Option<String>,
+    pub claimed_from: Option<String>,
+    pub detail: String,
+}
+
+impl From<RefusalSummary> for RefusalView {
+    fn from(r: RefusalSummary) -> RefusalView {
+        RefusalView {
+            peer: Some(r.peer).filter(|p| !p.is_empty()),
+            code: r.code,
+            count: r.count,
+            window_start: ts(r.window_start),
+            first_at: ts(r.first_at),
+            last_at: ts(r.last_at),
+            sample: RefusalSample {
+                message_id: r.message_id,
+                claimed_from: r.claimed_from,
+                detail: r.detail,
+            },
+        }
+    }
 }

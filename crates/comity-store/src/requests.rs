@@ -373,7 +373,7 @@ impl Store {
         let sql = format!(
             "SELECT {} FROM inbox i WHERE i.kind IN ('request.open', 'request.action') \
              AND NOT EXISTS (SELECT 1 FROM request_events e WHERE e.message_id = i.id) \
-             AND NOT EXISTS (SELECT 1 FROM rejections r WHERE r.message_id = i.id) \
+             AND NOT EXISTS (SELECT 1 FROM refused_inbound r WHERE r.message_id = i.id) \
              ORDER BY i.seq LIMIT $1",
             crate::inbox::COLUMNS
         );

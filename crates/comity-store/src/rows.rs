@@ -148,11 +148,22 @@ pub struct PeerHealth {
     pub failures: i64,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Rejection {
-    pub at: i64,
-    pub peer: Option<String>,
-    pub message_id: Option<String>,
+/// The refusals of one peer's input with one code in one window, the first kept as a sample.
+/// Written with the refusals to add; read with the totals.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RefusalSummary {
+    /// The member the input came from: authenticated by TLS, or the signer of an accepted
+    /// message. Empty for refusals recorded before they were attributed (migration 0009).
+    pub peer: String,
     pub code: String,
+    /// Unix ms at which the window starts.
+    pub window_start: i64,
+    pub count: i64,
+    pub first_at: i64,
+    pub last_at: i64,
+    /// The sample: the message id and sender the first refused input claimed (unverified),
+    /// and why it was refused.
+    pub message_id: Option<String>,
+    pub claimed_from: Option<String>,
     pub detail: String,
 }

@@ -7,5 +7,8 @@ mod demo;
 mod evidence;
 mod forge;
 mod listen;
+mod modes;
 mod pdqshare;
 mod request;
+mod rollback;
+mod token;

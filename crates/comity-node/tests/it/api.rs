@@ -237,3 +237,18 @@ async fn the_law_engine_answers_through_the_node() {
     assert_eq!(anonymous.status().as_u16(), 401);
     fed.shutdown().await;
 }
+
+/// Defence in depth behind the binary's own check: the node library refuses to start with an
+/// empty API token, which would open the user API to anyone.
+#[tokio::test]
+async fn a_node_refuses_to_start_with_an_empty_token() {
+    let mut fed = Federation::start(backends()[0], &["dz-247", "fr-ocl"]).await;
+    fed.stop_node(0).await;
+    for blank in ["", "  \n"] {
+        fed.config.api_token = blank.into();
+        let refused = fed.try_start_node(0).await.err().expect("refused");
+        assert_eq!(refused.code(), "node.config", "{refused}");
+        assert!(refused.to_string().contains("API token"), "{refused}");
+    }
+    fed.shutdown().await;
+}

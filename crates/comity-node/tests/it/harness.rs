@@ -203,6 +203,14 @@ impl Federation {
 
     /// Starts (or restarts) member `i` on its own database and addresses.
     pub async fn start_node(&mut self, i: usize) {
+        self.running[i] = Some(self.try_start_node(i).await.unwrap());
+    }
+
+    /// As `start_node`, returning the node's refusal to start.
+    pub async fn try_start_node(
+        &mut self,
+        i: usize,
+    ) -> Result<RunningNode, comity_node::NodeError> {
         let m = &mut self.members[i];
         let federation_listener = match m.federation.take() {
             Some(l) => l,
@@ -227,7 +235,7 @@ impl Federation {
             law: law_packs(),
             evidence_dir: self._dir.path().join(format!("{}-evidence", m.id)),
         };
-        self.running[i] = Some(RunningNode::start(setup).await.unwrap());
+        RunningNode::start(setup).await
     }
 
     /// Points member `i` at a new, empty database: a node that lost or rewrote its history.

@@ -6,6 +6,7 @@ mod delivery;
 mod errors;
 mod evidence;
 mod exchange;
+mod flood;
 mod harness;
 mod hashlists;
 mod ledger;

@@ -1,5 +1,5 @@
 //! Hostile or broken input from the network: each envelope is refused with a stable code, the
-//! refusal is recorded, and nothing else changes.
+//! refusal is counted against the member that sent it, and nothing else changes.
 
 use comity_model::{
     Body, Handling, Header, MessageId, MessageKind, Note, SCHEMA_VERSION, Timestamp,
@@ -197,8 +197,30 @@ async fn every_kind_of_bad_envelope_is_refused_recorded_and_changes_nothing() {
         0,
         "nothing refused was stored"
     );
-    let rejections = fr.rejections(100).await.unwrap();
-    assert_eq!(rejections.len(), cases.len(), "every refusal is recorded");
+    let summaries = fr.refusals(100).await.unwrap();
+    let counted: i64 = summaries.iter().map(|r| r.count).sum();
+    assert_eq!(counted, cases.len() as i64, "every refusal is counted");
+    let mut codes: Vec<&str> = cases.iter().map(|(_, _, c)| *c).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(
+        summaries.len(),
+        codes.len(),
+        "one summary per code: {summaries:?}"
+    );
+    assert!(
+        summaries.iter().all(|r| r.peer == "dz-247"),
+        "refusals are charged to the member that sent them over TLS: {summaries:?}"
+    );
+    let stranger = summaries
+        .iter()
+        .find(|r| r.code == "fed.unknown_node")
+        .unwrap();
+    assert_eq!(
+        stranger.claimed_from.as_deref(),
+        Some("xx-evil"),
+        "what the envelope claims is kept as a claim"
+    );
 
     // The same message twice is processed once and answered with the original receipt; the same
     // id with other content is a replay.

@@ -162,6 +162,44 @@ async fn evidence_seized_in_france_is_received_and_verified_in_algeria() {
             (again["state"].as_str(), again["error"]["code"].as_str()),
             (Some("refused"), Some("evidence.already_held"))
         );
+        // The refused offer goes through the refusal accounting, charged to its signer (the
+        // transfer is stored as refused just before).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let held = loop {
+            let (_, refusals) = dz.get("/api/v1/rejections").await;
+            let found = refusals
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["code"] == "evidence.already_held")
+                .cloned();
+            match found {
+                Some(held) => break held,
+                None if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                None => panic!("{backend:?}: {refusals}"),
+            }
+        };
+        assert_eq!(
+            (held["peer"].as_str(), held["count"].as_i64()),
+            (Some(FR), Some(1))
+        );
+        assert!(
+            held["sample"]["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("evidence.offer refused: "),
+            "{held}"
+        );
+        let (_, peers) = dz.get("/api/v1/peers").await;
+        let fr_seen = peers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["node"] == FR)
+            .unwrap();
+        assert_eq!(fr_seen["refused_last_hour"], 1, "{fr_seen}");
         fed.shutdown().await;
     }
 }

@@ -21,7 +21,7 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-async fn fresh_postgres(admin_url: &str) -> String {
+pub async fn fresh_postgres(admin_url: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "comity_store_{}_{}",

@@ -1,4 +1,4 @@
-use comity_store::{Inbound, InboundOutcome, LedgerAppend, Rejection, Store};
+use comity_store::{Inbound, InboundOutcome, LedgerAppend, Store};
 
 use crate::backends::each_backend;
 
@@ -92,23 +92,5 @@ async fn a_duplicate_inside_one_batch_is_stored_once() {
         assert!(matches!(out[1], InboundOutcome::Duplicate { .. }));
         assert_eq!(s.list_inbox(10).await.unwrap().len(), 1);
         assert_eq!(s.ledger_size().await.unwrap(), 1);
-    }
-}
-
-#[tokio::test]
-async fn rejections_are_recorded() {
-    for db in each_backend().await {
-        let s = &db.store;
-        let r = Rejection {
-            at: 5,
-            peer: Some("xx-evil".into()),
-            message_id: None,
-            code: "fed.unknown_sender".into(),
-            detail: "not in the trust list".into(),
-        };
-        s.record_rejection(&r).await.unwrap();
-        let got = s.rejections(10).await.unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].code, "fed.unknown_sender");
     }
 }

@@ -7,4 +7,5 @@ mod evidence;
 mod hashlists;
 mod inbox;
 mod ledger;
+mod refusals;
 mod requests;

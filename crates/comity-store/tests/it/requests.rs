@@ -288,15 +288,10 @@ async fn request_messages_not_yet_replayed_are_found_again() {
         )
         .await
         .unwrap();
-        s.record_rejection(&comity_store::Rejection {
-            at: 3,
-            peer: Some("fr-ocl".into()),
-            message_id: Some("a2".into()),
-            code: "workflow.unreadable".into(),
-            detail: "refused".into(),
-        })
-        .await
-        .unwrap();
+        s.refuse_inbound("a2", "workflow.unreadable", 3)
+            .await
+            .unwrap();
+        s.refuse_inbound("a2", "request.other", 4).await.unwrap();
         assert!(s.unreplayed_request_messages(10).await.unwrap().is_empty());
     }
 }
