@@ -10,6 +10,9 @@ use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList};
 use serde::{Deserialize, Serialize};
 
 pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
+/// The copy of the latest checkpoint the node signed, kept beside its database: a database
+/// emptied, replaced or rolled back under it is refused at start.
+pub const CHECKPOINT_FILE: &str = "ledger-checkpoint";
 
 /// `node.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +38,25 @@ pub struct NodeFile {
     pub delivery: DeliveryFile,
     #[serde(default)]
     pub ledger: LedgerFile,
+    #[serde(default)]
+    pub integrity: IntegrityFile,
+}
+
+/// Optional tunables of the check of stored content against what was signed; absent values
+/// keep the defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrityFile {
+    /// Newest ledger entries hashed again at start (default 10,000).
+    pub start_entries: Option<u64>,
+    /// Newest messages of each direction and newest requests checked at start (default 1,000).
+    pub start_rows: Option<i64>,
+    /// Seconds between two steps of the background check (default 10).
+    pub interval_seconds: Option<u64>,
+    /// Ledger entries per background step (default 10,000).
+    pub batch_entries: Option<u64>,
+    /// Messages (each direction) and requests per background step (default 200).
+    pub batch_rows: Option<i64>,
 }
 
 /// Optional ledger tunables; absent values keep the defaults.
@@ -174,6 +196,22 @@ impl NodeDir {
         }
         if let Some(v) = d.evidence_poll_seconds {
             c.evidence_poll_ms = v.saturating_mul(1000);
+        }
+        let i = &config.integrity;
+        if let Some(v) = i.start_entries {
+            c.integrity_start_entries = v;
+        }
+        if let Some(v) = i.start_rows {
+            c.integrity_start_rows = v;
+        }
+        if let Some(v) = i.interval_seconds {
+            c.integrity_interval_ms = v.saturating_mul(1000);
+        }
+        if let Some(v) = i.batch_entries {
+            c.integrity_batch_entries = v;
+        }
+        if let Some(v) = i.batch_rows {
+            c.integrity_batch_rows = v;
         }
         c
     }

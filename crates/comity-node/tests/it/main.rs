@@ -7,6 +7,7 @@ mod evidence;
 mod exchange;
 mod harness;
 mod hashlists;
+mod integrity;
 mod ledger;
 mod refusals;
 mod request_flows;

@@ -6,5 +6,6 @@ mod delivery;
 mod evidence;
 mod hashlists;
 mod inbox;
+mod integrity;
 mod ledger;
 mod requests;
