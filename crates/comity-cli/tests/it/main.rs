@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod demo;
 mod evidence;
+mod integrity;
 mod pdqshare;
 mod request;
