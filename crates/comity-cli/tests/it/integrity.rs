@@ -291,3 +291,54 @@ async fn the_cli_shows_signed_messages_and_integrity_alarms() {
     assert!(stderr.contains("[store.tampered]"), "{stderr}");
     assert!(!String::from_utf8_lossy(&shown.stdout).contains("edited"));
 }
+
+/// A key rotation is not a foreign identity: after `comity node rotate` and a trust list that
+/// admits it, the node starts on its own database (its checkpoints signed with the retired key
+/// still verify), signs on with the new key and keeps exchanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_keys_were_rotated_keeps_its_database() {
+    comity_node::install_default_provider();
+    let base = tempfile::tempdir().unwrap();
+    let nodes = history(base.path()).await;
+    let fed = base.path().join("federation");
+    let (dz, fr) = (&nodes[0], &nodes[1]);
+    let root = std::fs::read_to_string(fr.dir.join("node.toml"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("federation_root = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let before = copied_size(fr);
+    ok(&["node", "rotate", "--dir", fr.dir.to_str().unwrap()]);
+    let f = fed.to_str().unwrap();
+    ok(&[
+        "federation",
+        "admit",
+        "--dir",
+        f,
+        fr.dir.join("descriptor.json").to_str().unwrap(),
+    ]);
+    ok(&["federation", "publish", "--dir", f]);
+    let list = fed.join("trust-list.json");
+    for n in &nodes {
+        let d = n.dir.to_str().unwrap();
+        ok(&[
+            "node",
+            "join",
+            "--dir",
+            d,
+            "--trust-list",
+            list.to_str().unwrap(),
+            "--root",
+            &root,
+        ]);
+    }
+    let _dz = serve(dz);
+    let _fr = serve(fr);
+    deliver(dz, "fr-ocl", "after the rotation").await;
+    let size = signed_all(fr).await;
+    assert!(size > before, "{size} after {before}");
+    let status = get(fr, "/api/v1/ledger").await;
+    assert_eq!(status["integrity"]["alarms"], 0, "{status}");
+}
