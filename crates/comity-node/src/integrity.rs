@@ -5,6 +5,8 @@
 //! fails one is never shown, and becomes an `integrity` alarm naming the table, the row, what
 //! was expected and what was found.
 
+use std::collections::HashMap;
+
 use comity_ledger::{Entry, EntryKind};
 use comity_model::{Header, Timestamp};
 use comity_seal::{Envelope, PublicKey, Receipt, SealError, key_id, verify_inner, verify_outer};
@@ -264,6 +266,41 @@ fn inner(
     }
 }
 
+/// The `request_state` entry at `index` among `entries`, which must be about the request of
+/// `row` (`<id>` or `<id>#<seq>`).
+fn state_entry_in(
+    entries: &HashMap<u64, Vec<u8>>,
+    table: &'static str,
+    row: &str,
+    index: i64,
+) -> Result<Entry, Box<Mismatch>> {
+    let id = row.split('#').next().unwrap_or(row);
+    let entry = u64::try_from(index)
+        .ok()
+        .and_then(|i| entries.get(&i))
+        .and_then(|b| Entry::parse(b).ok());
+    match entry {
+        Some(e)
+            if e.kind == EntryKind::RequestState
+                && e.subjects
+                    .first()
+                    .is_some_and(|s| s.kind == "request" && s.id == id) =>
+        {
+            Ok(e)
+        }
+        other => Err(Mismatch::new(
+            table,
+            row,
+            "log_index",
+            format!("entry {index}: request_state of request {id}"),
+            match other {
+                Some(e) => format!("entry {index}: {}", e.kind.as_str()),
+                None => format!("no readable entry {index}"),
+            },
+        )),
+    }
+}
+
 /// A ledger entry of `kind` about message `id` with the envelope digest `digest`.
 fn message_entry_matches(
     table: &'static str,
@@ -489,19 +526,36 @@ impl Node {
         }
     }
 
-    /// The ledger entries named by stored messages: `message_received` / `message_sent` of the
-    /// same message with the same envelope digest.
-    pub(crate) async fn check_message_entries(
+    /// Stored messages each checked against what was signed (`check_inbound`/`check_outbound`)
+    /// and against the ledger entry it names (`message_received` / `message_sent` of the same
+    /// message with the same envelope digest), the entries read in one query. Returns every
+    /// mismatch found.
+    pub(crate) async fn check_messages(
         &self,
-        rows: &[(&'static str, &str, Option<i64>, &[u8])],
-    ) -> Checked<()> {
+        inbound: &[Inbound],
+        outbound: &[Outbound],
+    ) -> Result<Vec<Box<Mismatch>>, NodeError> {
+        let mut rows: Vec<(&'static str, &str, Option<i64>, &[u8])> = Vec::new();
+        let mut found = Vec::new();
+        for m in inbound {
+            match self.check_inbound(m) {
+                Ok(_) => rows.push(("inbox", &m.id, m.log_index, &m.digest)),
+                Err(e) => found.push(e),
+            }
+        }
+        for m in outbound {
+            match self.check_outbound(m) {
+                Ok(_) => rows.push(("outbox", &m.id, m.log_index, &m.digest)),
+                Err(e) => found.push(e),
+            }
+        }
         let indexes: Vec<u64> = rows
             .iter()
             .filter_map(|r| r.2.and_then(|i| u64::try_from(i).ok()))
             .collect();
         let entries = self.store().ledger_entries_at(&indexes).await?;
         for (table, id, log_index, digest) in rows {
-            let kind = if *table == "inbox" {
+            let kind = if table == "inbox" {
                 EntryKind::MessageReceived
             } else {
                 EntryKind::MessageSent
@@ -509,9 +563,11 @@ impl Node {
             let bytes = log_index
                 .and_then(|i| u64::try_from(i).ok())
                 .and_then(|i| entries.get(&i));
-            message_entry_matches(table, id, *log_index, kind, digest, bytes)?;
+            if let Err(e) = message_entry_matches(table, id, log_index, kind, digest, bytes) {
+                found.push(e);
+            }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// A stored request checked against the `request` digest of its latest `request_state`
@@ -587,39 +643,21 @@ impl Node {
 
     /// The `request_state` entry at `index`, which must be about request `id`.
     async fn state_entry_at(&self, table: &'static str, row: &str, index: i64) -> Checked<Entry> {
-        let id = row.split('#').next().unwrap_or(row);
-        let at = u64::try_from(index).map_err(|_| {
-            Mismatch::new(table, row, "log_index", "an entry index", index.to_string())
-        })?;
+        let at = u64::try_from(index).unwrap_or(u64::MAX);
         let found = self.store().ledger_entries_at(&[at]).await?;
-        let entry = found.get(&at).and_then(|b| Entry::parse(b).ok());
-        match entry {
-            Some(e)
-                if e.kind == EntryKind::RequestState
-                    && e.subjects
-                        .first()
-                        .is_some_and(|s| s.kind == "request" && s.id == id) =>
-            {
-                Ok(e)
-            }
-            other => Err(Mismatch::new(
-                table,
-                row,
-                "log_index",
-                format!("entry {index}: request_state of request {id}"),
-                match other {
-                    Some(e) => format!("entry {index}: {}", e.kind.as_str()),
-                    None => format!("no readable entry {index}"),
-                },
-            )
-            .into()),
-        }
+        Ok(state_entry_in(&found, table, row, index)?)
     }
 
     /// Each transition of a timeline against the `event` digest of its own `request_state`
-    /// entry. Returns whether every transition is bound to one (those stored before migration
-    /// 0008 are not; alerts never are: they record the scheduler's reminders, not a change).
+    /// entry (all read in one query). Returns whether every transition is bound to one (those
+    /// stored before migration 0008 are not; alerts never are: they record the scheduler's
+    /// reminders, not a change).
     pub(crate) async fn check_events(&self, id: &str, events: &[StoredEvent]) -> Checked<bool> {
+        let indexes: Vec<u64> = events
+            .iter()
+            .filter_map(|e| e.log_index.and_then(|i| u64::try_from(i).ok()))
+            .collect();
+        let entries = self.store().ledger_entries_at(&indexes).await?;
         let mut all = true;
         for e in events {
             let Some(index) = e.log_index else {
@@ -627,7 +665,7 @@ impl Node {
                 continue;
             };
             let row = format!("{id}#{}", e.seq);
-            let entry = self.state_entry_at("request_events", &row, index).await?;
+            let entry = state_entry_in(&entries, "request_events", &row, index)?;
             let digest = hex::encode(crate::requests::event_digest(&e.event));
             let signed = entry
                 .digests

@@ -50,33 +50,26 @@ impl Node {
         }
     }
 
+    /// Raises every mismatch as an alarm; returns how many there were.
+    async fn raise_all(&self, found: Vec<Box<Mismatch>>) -> usize {
+        for m in &found {
+            self.raise(m).await;
+        }
+        found.len()
+    }
+
     /// The newest `integrity_start_rows` received and sent messages and requests, checked
     /// before the node serves. Returns how many mismatches were raised as alarms.
     pub(crate) async fn check_newest(&self) -> Result<usize, NodeError> {
         let n = self.config().integrity_start_rows;
-        let mut found = 0;
-        for m in self.store().list_inbox(n).await? {
-            found += self.settle(self.check_inbound_row(&m).await).await?;
-        }
-        for m in self.store().list_outbox(None, n).await? {
-            found += self.settle(self.check_outbound_row(&m).await).await?;
-        }
+        let inbox = self.store().list_inbox(n).await?;
+        let outbox = self.store().list_outbox(None, n).await?;
+        let found = self.check_messages(&inbox, &outbox).await?;
+        let mut raised = self.raise_all(found).await;
         for r in self.store().list_requests(None, None, n).await? {
-            found += self.settle(self.check_request_row(&r).await).await?;
+            raised += self.settle(self.check_request_row(&r).await).await?;
         }
-        Ok(found)
-    }
-
-    async fn check_inbound_row(&self, m: &comity_store::Inbound) -> Result<(), CheckError> {
-        self.check_inbound(m)?;
-        self.check_message_entries(&[("inbox", &m.id, m.log_index, &m.digest)])
-            .await
-    }
-
-    async fn check_outbound_row(&self, m: &comity_store::Outbound) -> Result<(), CheckError> {
-        self.check_outbound(m)?;
-        self.check_message_entries(&[("outbox", &m.id, m.log_index, &m.digest)])
-            .await
+        Ok(raised)
     }
 
     async fn check_request_row(&self, r: &comity_store::StoredRequest) -> Result<(), CheckError> {
@@ -104,21 +97,17 @@ impl Node {
             "inbox" => {
                 let after = cursor.position.parse().unwrap_or(0);
                 let rows = store.inbox_after(after, batch).await?;
-                for (_, m) in &rows {
-                    self.settle(self.check_inbound_row(m).await).await?;
-                }
-                page_end(
-                    rows.last().map(|(seq, _)| seq.to_string()),
-                    rows.len(),
-                    batch,
-                )
+                let last = rows.last().map(|(seq, _)| seq.to_string());
+                let messages: Vec<_> = rows.into_iter().map(|(_, m)| m).collect();
+                let found = self.check_messages(&messages, &[]).await?;
+                self.raise_all(found).await;
+                page_end(last, messages.len(), batch)
             }
             "outbox" => {
                 let after = cursor.position.parse().unwrap_or(0);
                 let rows = store.outbox_after(after, batch).await?;
-                for m in &rows {
-                    self.settle(self.check_outbound_row(m).await).await?;
-                }
+                let found = self.check_messages(&[], &rows).await?;
+                self.raise_all(found).await;
                 page_end(rows.last().map(|m| m.seq.to_string()), rows.len(), batch)
             }
             "requests" => {

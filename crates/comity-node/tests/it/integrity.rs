@@ -403,3 +403,71 @@ async fn a_third_party_checks_what_the_sender_signed_with_its_public_key_alone()
     assert!(m["verification"].as_str().unwrap().contains("0008"), "{m}");
     fed.shutdown().await;
 }
+
+/// Damage done while the node runs: the background walk finds a sent message's body edited and
+/// a ledger entry edited; a stored hash changed under the signed tree stops the signing of new
+/// checkpoints.
+#[tokio::test]
+async fn the_background_walk_finds_damage_done_while_the_node_runs() {
+    for backend in backends() {
+        let fed = Federation::start(backend, &["dz-247", "fr-ocl"]).await;
+        let (dz, fr) = (fed.api("dz-247"), fed.api("fr-ocl"));
+        let ids = send_notes(&fed, 2).await;
+        let (_, sent) = dz.get(&format!("/api/v1/messages/{}", ids[0])).await;
+        assert_eq!(
+            (&sent["verified"], &sent["inner_signature_kept"]),
+            (&json!(true), &json!(true))
+        );
+
+        let store = store_of(&fed, "dz-247").await;
+        let edit = "UPDATE outbox SET body = $1 WHERE id = $2";
+        let args = [
+            TamperValue::Text(r#"{"text":"an edited text"}"#.into()),
+            TamperValue::Text(ids[0].clone()),
+        ];
+        assert_eq!(store.tamper(edit, &args).await.unwrap(), 1);
+        store.close().await;
+        let evidence = alarm_about(&dz, "outbox", &ids[0]).await;
+        assert_eq!(evidence["field"], "body", "{evidence}");
+        let (status, v) = dz.get(&format!("/api/v1/messages/{}", ids[0])).await;
+        assert_eq!(
+            (status, &v["error"]["code"]),
+            (500, &json!("store.tampered")),
+            "{v}"
+        );
+
+        let (_, m) = fr.get(&format!("/api/v1/messages/{}", ids[0])).await;
+        let index = m["log_index"].as_u64().unwrap();
+        let store = store_of(&fed, "fr-ocl").await;
+        let entry = store.ledger_entry(index).await.unwrap().unwrap();
+        let edited = String::from_utf8(entry.bytes)
+            .unwrap()
+            .replace("note", "notes");
+        let edit = "UPDATE ledger_entry SET bytes = $1 WHERE idx = $2";
+        let args = [
+            TamperValue::Bytes(edited.into_bytes()),
+            TamperValue::Int(index as i64),
+        ];
+        assert_eq!(store.tamper(edit, &args).await.unwrap(), 1);
+        let evidence = alarm_about(&fr, "ledger_entry", &index.to_string()).await;
+        assert_eq!(evidence["field"], "hash", "{evidence}");
+
+        let signed = signed_all(&fr).await;
+        // The hash of the largest complete subtree on the left: part of every root from here.
+        let level = 63 - signed.leading_zeros();
+        let index = comity_ledger::tree::stored_hash_index(level, 0);
+        let edit = "UPDATE ledger_hash SET hash = $1 WHERE idx = $2";
+        let args = [TamperValue::Bytes(vec![7; 32]), TamperValue::Int(index as i64)];
+        assert_eq!(store.tamper(edit, &args).await.unwrap(), 1);
+        store.close().await;
+        send_notes(&fed, 1).await;
+        alarm_about(&fr, "ledger_hash", &format!("tree of {signed} entries")).await;
+        let (_, status) = fr.get("/api/v1/ledger").await;
+        assert_eq!(
+            status["checkpoint"]["size"], signed,
+            "no checkpoint signed on a changed tree: {status}"
+        );
+        assert!(status["size"].as_u64().unwrap() > signed);
+        fed.shutdown().await;
+    }
+}
