@@ -534,19 +534,19 @@ impl Node {
         &self,
         inbound: &[Inbound],
         outbound: &[Outbound],
-    ) -> Result<Vec<Box<Mismatch>>, NodeError> {
+    ) -> Result<Vec<Mismatch>, NodeError> {
         let mut rows: Vec<(&'static str, &str, Option<i64>, &[u8])> = Vec::new();
         let mut found = Vec::new();
         for m in inbound {
             match self.check_inbound(m) {
                 Ok(_) => rows.push(("inbox", &m.id, m.log_index, &m.digest)),
-                Err(e) => found.push(e),
+                Err(e) => found.push(*e),
             }
         }
         for m in outbound {
             match self.check_outbound(m) {
                 Ok(_) => rows.push(("outbox", &m.id, m.log_index, &m.digest)),
-                Err(e) => found.push(e),
+                Err(e) => found.push(*e),
             }
         }
         let indexes: Vec<u64> = rows
@@ -564,7 +564,7 @@ impl Node {
                 .and_then(|i| u64::try_from(i).ok())
                 .and_then(|i| entries.get(&i));
             if let Err(e) = message_entry_matches(table, id, log_index, kind, digest, bytes) {
-                found.push(e);
+                found.push(*e);
             }
         }
         Ok(found)

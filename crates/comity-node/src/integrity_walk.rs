@@ -51,7 +51,7 @@ impl Node {
     }
 
     /// Raises every mismatch as an alarm; returns how many there were.
-    async fn raise_all(&self, found: Vec<Box<Mismatch>>) -> usize {
+    async fn raise_all(&self, found: Vec<Mismatch>) -> usize {
         for m in &found {
             self.raise(m).await;
         }

@@ -41,14 +41,4 @@ impl Store {
         });
         Ok(())
     }
-
-    /// Whether the database holds anything a node did: ledger entries or messages.
-    pub async fn holds_history(&self) -> Result<bool, StoreError> {
-        let sql = "SELECT (SELECT size FROM ledger_head WHERE id = 1), \
-                   (SELECT COUNT(*) FROM (SELECT 1 FROM inbox LIMIT 1) i), \
-                   (SELECT COUNT(*) FROM (SELECT 1 FROM outbox LIMIT 1) o)";
-        let (size, inbox, outbox): (i64, i64, i64) =
-            on_pool!(self, pool => sqlx::query_as(sql).fetch_one(pool).await?);
-        Ok(size > 0 || inbox > 0 || outbox > 0)
-    }
 }

@@ -115,8 +115,7 @@ async fn an_edited_ledger_entry_with_a_deleted_hash_stops_the_node_before_it_sig
         let err = fed
             .try_start_node(ifr)
             .await
-            .err()
-            .expect("the node refuses to start");
+            .expect_err("the node refuses to start");
         assert_eq!(err.code(), "store.ledger_diverged", "{backend:?}: {err}");
         let text = err.to_string();
         assert!(text.contains(&format!("ledger entry {index} ")), "{text}");
@@ -153,7 +152,7 @@ async fn an_empty_store_under_an_identity_with_history_is_refused() {
         let ifr = fed.index("fr-ocl");
         fed.stop_node(ifr).await;
         fed.replace_database(ifr, 2).await;
-        let err = fed.try_start_node(ifr).await.err().expect("refused");
+        let err = fed.try_start_node(ifr).await.expect_err("refused");
         assert_eq!(err.code(), "store.ledger_behind", "{backend:?}: {err}");
         let text = err.to_string();
         assert!(
@@ -181,15 +180,14 @@ async fn a_foreign_descriptor_or_database_is_refused() {
         let err = fed
             .try_start_as(ifr, Some((dz_descriptor, &fr_secrets)))
             .await
-            .err()
-            .expect("refused");
+            .expect_err("refused");
         assert_eq!(err.code(), "node.identity_mismatch", "{backend:?}: {err}");
         assert!(err.to_string().contains("dz-247"), "{err}");
 
         let own = fed.members[ifr].database_url.clone();
         fed.members[ifr].database_url = fed.members[idz].database_url.clone();
         std::fs::remove_file(fed.checkpoint_file(ifr)).ok();
-        let err = fed.try_start_node(ifr).await.err().expect("refused");
+        let err = fed.try_start_node(ifr).await.expect_err("refused");
         assert_eq!(err.code(), "store.foreign", "{backend:?}: {err}");
         assert!(
             err.to_string()
@@ -457,7 +455,10 @@ async fn the_background_walk_finds_damage_done_while_the_node_runs() {
         let level = 63 - signed.leading_zeros();
         let index = comity_ledger::tree::stored_hash_index(level, 0);
         let edit = "UPDATE ledger_hash SET hash = $1 WHERE idx = $2";
-        let args = [TamperValue::Bytes(vec![7; 32]), TamperValue::Int(index as i64)];
+        let args = [
+            TamperValue::Bytes(vec![7; 32]),
+            TamperValue::Int(index as i64),
+        ];
         assert_eq!(store.tamper(edit, &args).await.unwrap(), 1);
         store.close().await;
         send_notes(&fed, 1).await;
