@@ -49,7 +49,8 @@ pub enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Alarms: peers that signed two checkpoints that cannot both be true (exit 1 if any).
+    /// Alarms: peers that signed two checkpoints that cannot both be true, and this node's
+    /// stored content found to contradict what was signed for it (exit 1 if any).
     Alarms {
         #[arg(long)]
         dir: PathBuf,

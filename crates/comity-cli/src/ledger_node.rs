@@ -130,18 +130,36 @@ pub async fn alarms(dir: &Path, json: bool) -> Result<bool> {
     if json {
         println!("{}", serde_json::to_string_pretty(&list)?);
     } else if alarms.is_empty() {
-        println!("no alarm: every peer's log this node witnessed only ever grew");
+        println!(
+            "no alarm: every peer's log this node witnessed only ever grew, and its stored \
+             content matched what was signed"
+        );
     } else {
         for a in &alarms {
-            let kind = a["kind"].as_str().unwrap_or("?");
-            println!(
-                "ALARM #{} {} {kind} detected {}: {}",
-                a["seq"],
+            let (seq, peer, kind, at) = (
+                &a["seq"],
                 a["peer"].as_str().unwrap_or("?"),
+                a["kind"].as_str().unwrap_or("?"),
                 a["detected_at"].as_str().unwrap_or("?"),
-                alarm_meaning(kind),
             );
-            println!("{}", serde_json::to_string_pretty(&a["evidence"])?);
+            if kind == "integrity" {
+                let e = &a["evidence"];
+                println!(
+                    "ALARM #{seq} {peer} integrity detected {at}: stored {} row {}: {} does not \
+                     match what was signed (expected {}, found {}); restore it from a backup",
+                    e["table"].as_str().unwrap_or("?"),
+                    e["row"].as_str().unwrap_or("?"),
+                    e["field"].as_str().unwrap_or("?"),
+                    e["expected"].as_str().unwrap_or("?"),
+                    e["found"].as_str().unwrap_or("?"),
+                );
+            } else {
+                println!(
+                    "ALARM #{seq} {peer} {kind} detected {at}: {}",
+                    alarm_meaning(kind)
+                );
+                println!("{}", serde_json::to_string_pretty(&a["evidence"])?);
+            }
         }
     }
     Ok(!alarms.is_empty())

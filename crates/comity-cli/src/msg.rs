@@ -47,6 +47,10 @@ pub enum MsgCommand {
         #[arg(long)]
         dir: PathBuf,
         id: String,
+        /// What the sender signed instead: header, body and inner signature, which anyone can
+        /// check with the sender's public key alone.
+        #[arg(long)]
+        signed: bool,
     },
     /// Put dead-lettered messages back in the queue: one id, or all.
     Requeue {
@@ -104,10 +108,13 @@ pub async fn run(cmd: MsgCommand) -> Result<()> {
                 .await?;
             print_list(&list, "from");
         }
-        MsgCommand::Show { dir, id } => {
-            let m = Api::for_dir(&dir)?
-                .get(&format!("/api/v1/messages/{id}"))
-                .await?;
+        MsgCommand::Show { dir, id, signed } => {
+            let path = if signed {
+                format!("/api/v1/messages/{id}/signed")
+            } else {
+                format!("/api/v1/messages/{id}")
+            };
+            let m = Api::for_dir(&dir)?.get(&path).await?;
             println!("{}", serde_json::to_string_pretty(&m)?);
         }
         MsgCommand::Requeue { dir, id } => {

@@ -173,6 +173,33 @@ async fn status(dir: &std::path::Path) -> Result<()> {
             .map_or(0, Vec::len),
         ledger["alarms"]
     );
+    let integrity = &ledger["integrity"];
+    let checks: Vec<String> = integrity["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            format!(
+                "{} pass {} at {}",
+                text(&c["source"]),
+                c["passes"],
+                if c["position"] == "" {
+                    "start".to_owned()
+                } else {
+                    text(&c["position"])
+                }
+            )
+        })
+        .collect();
+    println!(
+        "integrity alarms {}{}",
+        integrity["alarms"],
+        if checks.is_empty() {
+            String::new()
+        } else {
+            format!(", background check: {}", checks.join(", "))
+        }
+    );
     for p in api
         .get("/api/v1/peers")
         .await?
@@ -262,6 +289,7 @@ pub fn init(
         delivery: Default::default(),
         ledger: Default::default(),
         limits: Default::default(),
+        integrity: Default::default(),
     })?;
     Ok(descriptor)
 }
@@ -365,13 +393,18 @@ pub async fn start(nd: &NodeDir, passphrase: &str) -> Result<RunningNode> {
         descriptor: nd.read_descriptor()?,
         trust_list: nd.read_trust_list()?,
         federation_root: NodeDir::federation_root(&config)?,
-        store: Store::open(&nd.database_url(&config)).await?,
+        store: Store::open(&nd.database_url(&config))
+            .await
+            .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?,
         federation_listener: bind(config.federation_listen).await?,
         api_listener: bind(config.api_listen).await?,
         law: std::sync::Arc::new(comity_law::LawPacks::shipped()?),
         evidence_dir: nd.path.join("evidence"),
+        checkpoint_file: Some(nd.file(crate::nodedir::CHECKPOINT_FILE)),
     };
-    Ok(RunningNode::start(setup).await?)
+    RunningNode::start(setup)
+        .await
+        .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {

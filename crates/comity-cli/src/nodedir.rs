@@ -14,6 +14,9 @@ use crate::nodelimits::LimitsFile;
 pub const PASSPHRASE_ENV: &str = "COMITY_PASSPHRASE";
 /// Shortest API token a node starts with: a shorter one is within reach of guessing.
 pub const MIN_TOKEN_CHARS: usize = 32;
+/// The copy of the latest checkpoint the node signed, kept beside its database: a database
+/// emptied, replaced or rolled back under it is refused at start.
+pub const CHECKPOINT_FILE: &str = "ledger-checkpoint";
 
 /// `node.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +44,25 @@ pub struct NodeFile {
     pub ledger: LedgerFile,
     #[serde(default)]
     pub limits: LimitsFile,
+    #[serde(default)]
+    pub integrity: IntegrityFile,
+}
+
+/// Optional tunables of the check of stored content against what was signed; absent values
+/// keep the defaults.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrityFile {
+    /// Newest ledger entries hashed again at start (default 10,000).
+    pub start_entries: Option<u64>,
+    /// Newest messages of each direction and newest requests checked at start (default 1,000).
+    pub start_rows: Option<i64>,
+    /// Seconds between two steps of the background check (default 10).
+    pub interval_seconds: Option<u64>,
+    /// Ledger entries per background step (default 10,000).
+    pub batch_entries: Option<u64>,
+    /// Messages (each direction) and requests per background step (default 200).
+    pub batch_rows: Option<i64>,
 }
 
 /// Optional ledger tunables; absent values keep the defaults.
@@ -220,6 +242,22 @@ impl NodeDir {
         }
         if let Some(v) = d.refusal_window_seconds {
             c.refusal_window_ms = i64::try_from(v.saturating_mul(1000)).unwrap_or(i64::MAX);
+        }
+        let i = &config.integrity;
+        if let Some(v) = i.start_entries {
+            c.integrity_start_entries = v;
+        }
+        if let Some(v) = i.start_rows {
+            c.integrity_start_rows = v;
+        }
+        if let Some(v) = i.interval_seconds {
+            c.integrity_interval_ms = v.saturating_mul(1000);
+        }
+        if let Some(v) = i.batch_entries {
+            c.integrity_batch_entries = v;
+        }
+        if let Some(v) = i.batch_rows {
+            c.integrity_batch_rows = v;
         }
         c
     }

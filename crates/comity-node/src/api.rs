@@ -11,6 +11,7 @@ use comity_store::DeliveryState;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::integrity::{CheckError, Mismatch};
 use crate::views::{self, MessageView};
 use crate::{Node, NodeError, SendRequest};
 
@@ -20,6 +21,7 @@ pub(crate) fn router(node: Node) -> Router {
     let protected = Router::new()
         .route("/api/v1/messages", post(send))
         .route("/api/v1/messages/{id}", get(message))
+        .route("/api/v1/messages/{id}/signed", get(signed))
         .route("/api/v1/outbox", get(outbox))
         .route("/api/v1/outbox/requeue", post(requeue))
         .route("/api/v1/inbox", get(inbox))
@@ -105,20 +107,69 @@ async fn send(
     Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
 }
 
+/// One message, shown only once its stored rows passed the check against what was signed
+/// (`store.tampered` otherwise, never the stored content).
 async fn message(
     State(node): State<Node>,
     Path(id): Path<String>,
 ) -> Result<Json<MessageView>, NodeError> {
     if let Some(m) = node.store().get_outbound(&id).await? {
-        return Ok(Json(MessageView::outbound(&node, m)));
+        let view = MessageView::outbound(&node, m).map_err(CheckError::from);
+        return Ok(Json(node.verdict(view).await?));
     }
     match node.store().get_inbound(&id).await? {
         Some(m) => {
             node.record_access("message", &m.id, "read").await?;
-            Ok(Json(MessageView::inbound(m)))
+            let view = MessageView::inbound(&node, m).map_err(CheckError::from);
+            Ok(Json(node.verdict(view).await?))
         }
         None => Err(NodeError::NotFound(id)),
     }
+}
+
+/// What the sender signed (header, body, inner signature), for a third party to check with
+/// the sender's public key alone.
+async fn signed(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, NodeError> {
+    let (direction, checked) = if let Some(m) = node.store().get_outbound(&id).await? {
+        ("outbound", node.check_outbound(&m))
+    } else if let Some(m) = node.store().get_inbound(&id).await? {
+        node.record_access("message", &m.id, "read").await?;
+        ("inbound", node.check_inbound(&m))
+    } else {
+        return Err(NodeError::NotFound(id));
+    };
+    let checked = node.verdict(checked.map_err(CheckError::from)).await?;
+    let signature = checked
+        .inner_signature
+        .ok_or_else(|| NodeError::SignatureNotKept(id.clone()))?;
+    Ok(Json(views::signed_view(direction, &checked, &signature)))
+}
+
+/// Each row as `view` makes it, or, when it fails its check, withheld with the error (and an
+/// alarm raised): one damaged row does not hide the others.
+async fn checked_list<T>(
+    node: &Node,
+    direction: &'static str,
+    rows: Vec<T>,
+    id: impl Fn(&T) -> String,
+    view: impl Fn(&Node, T) -> Result<MessageView, Box<Mismatch>>,
+) -> Result<Vec<MessageView>, NodeError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let row_id = id(&row);
+        let checked = view(node, row).map_err(CheckError::from);
+        match node.verdict(checked).await {
+            Ok(v) => out.push(v),
+            Err(e @ NodeError::Tampered(_)) => {
+                out.push(MessageView::withheld(direction, row_id, &e))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Deserialize)]
@@ -148,11 +199,15 @@ async fn outbox(
         }
     };
     let rows = node.store().list_outbox(state, limit(&q)).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|m| MessageView::outbound(&node, m))
-            .collect(),
-    ))
+    let list = checked_list(
+        &node,
+        "outbound",
+        rows,
+        |m| m.id.clone(),
+        MessageView::outbound,
+    )
+    .await?;
+    Ok(Json(list))
 }
 
 async fn inbox(
@@ -161,7 +216,15 @@ async fn inbox(
 ) -> Result<Json<Vec<MessageView>>, NodeError> {
     node.record_access("mailbox", "inbox", "list").await?;
     let rows = node.store().list_inbox(limit(&q)).await?;
-    Ok(Json(rows.into_iter().map(MessageView::inbound).collect()))
+    let list = checked_list(
+        &node,
+        "inbound",
+        rows,
+        |m| m.id.clone(),
+        MessageView::inbound,
+    )
+    .await?;
+    Ok(Json(list))
 }
 
 #[derive(Deserialize)]

@@ -39,6 +39,18 @@ pub struct NodeConfig {
     pub evidence_poll_ms: u64,
     /// Plaintext bytes per chunk of the blobs this node stores, and so of the transfers it offers.
     pub evidence_chunk_size: u32,
+    /// Newest ledger entries hashed again at start-up (on top of each signed root checked from
+    /// the stored hashes); older ones are covered by the background check.
+    pub integrity_start_entries: u64,
+    /// Newest received and sent messages and newest requests checked against their signatures
+    /// and ledger entries at start-up, per table.
+    pub integrity_start_rows: i64,
+    /// How often the background integrity check takes its next step.
+    pub integrity_interval_ms: u64,
+    /// Ledger entries hashed again per background step.
+    pub integrity_batch_entries: u64,
+    /// Messages (of each direction) and requests checked per background step.
+    pub integrity_batch_rows: i64,
     /// Bearer token of the user API; never empty.
     pub api_token: String,
     /// Who request deadlines escalate to after the central authority.
@@ -68,6 +80,11 @@ impl NodeConfig {
             hash_list_poll_ms: 5 * 60 * 1000,
             evidence_poll_ms: 30 * 1000,
             evidence_chunk_size: 1024 * 1024,
+            integrity_start_entries: 10_000,
+            integrity_start_rows: 1_000,
+            integrity_interval_ms: 10_000,
+            integrity_batch_entries: 10_000,
+            integrity_batch_rows: 200,
             api_token,
             supervisor: "the duty supervisor".into(),
             limits: Limits::default(),

@@ -114,6 +114,24 @@ pub enum NodeError {
         ledger: String,
         reason: String,
     },
+    /// The descriptor the node was started with is not the one of its secrets.
+    #[error("{0}")]
+    IdentityMismatch(String),
+    /// The database belongs to another node, or to keys this node never held.
+    #[error("{0}")]
+    ForeignStore(String),
+    /// A checkpoint this node is said to have signed does not verify under its keys.
+    #[error("{0}")]
+    CheckpointInvalid(String),
+    /// Stored content contradicts what was signed for it; the message names the row.
+    #[error("{0}")]
+    Tampered(String),
+    /// A message stored before the node kept inner signatures (store migration 0008).
+    #[error(
+        "message {0} was stored before this node kept the sender's inner signature (store \
+         migration 0008): what the sender signed cannot be shown without the recipient's key"
+    )]
+    SignatureNotKept(String),
     #[error("node is shutting down")]
     ShuttingDown,
     #[error("TLS set-up failed: {0}")]
@@ -166,6 +184,11 @@ impl NodeError {
             Self::PeerRefused { .. } => "evidence.peer_refused",
             Self::ExportFailed(_) => "evidence.export_failed",
             Self::ExportUnfinished { .. } => "evidence.export_unfinished",
+            Self::IdentityMismatch(_) => "node.identity_mismatch",
+            Self::ForeignStore(_) => "store.foreign",
+            Self::CheckpointInvalid(_) => "node.checkpoint_invalid",
+            Self::Tampered(_) => "store.tampered",
+            Self::SignatureNotKept(_) => "store.signature_not_kept",
             Self::ShuttingDown => "node.shutting_down",
             Self::Tls(_) => "node.tls",
             Self::Listen(_) => "node.listen",
@@ -180,13 +203,19 @@ impl NodeError {
     /// Whether the failure lies with the node itself (so a sender should retry later) rather than
     /// with the input (so retrying the same bytes cannot help).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Store(e) if !matches!(e, StoreError::Conflict(_)))
+        matches!(self, Self::Store(e) if !matches!(e, StoreError::Conflict(_)) && !damaged(e))
             || matches!(self, Self::ShuttingDown)
     }
 
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Store(e) if damaged(e) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Tampered(_)
+            | Self::IdentityMismatch(_)
+            | Self::ForeignStore(_)
+            | Self::CheckpointInvalid(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::SignatureNotKept(_) => StatusCode::NOT_FOUND,
             Self::Store(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Workflow(e) => workflow_status(e),
             Self::Law(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -249,6 +278,14 @@ impl NodeError {
         }
         v
     }
+}
+
+/// Damage to the store that waiting cannot mend: only a backup can.
+fn damaged(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Damaged(_) | StoreError::LedgerDiverged(_) | StoreError::LedgerBehind { .. }
+    )
 }
 
 fn workflow_status(e: &WorkflowError) -> StatusCode {

@@ -176,6 +176,7 @@ impl Node {
             envelope: bytes.to_vec(),
             digest: digest.to_vec(),
             body: opened.body_bytes,
+            inner_signature: Some(opened.inner_signature.to_vec()),
             receipt: Vec::new(),
             log_index: None,
         };

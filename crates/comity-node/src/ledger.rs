@@ -148,14 +148,19 @@ impl Node {
         Ok(())
     }
 
-    /// The latest checkpoint, signing a new one first when the log has grown.
+    /// The latest checkpoint, signing a new one first when the log has grown. A new one is
+    /// signed only while the stored tree still holds the last one signed: never a fork.
     pub(crate) async fn sign_checkpoint(&self) -> Result<StoredCheckpoint, NodeError> {
         let store = &self.inner.store;
         let size = store.ledger_size().await?;
-        if let Some(cp) = store.latest_checkpoint(false).await?
+        let latest = store.latest_checkpoint(false).await?;
+        if let Some(cp) = &latest
             && cp.size >= size
         {
-            return Ok(cp);
+            return Ok(cp.clone());
+        }
+        if latest.is_some() {
+            self.check_signed_root().await?;
         }
         let root = store.ledger_root(size).await?;
         let signed = SignedCheckpoint::sign(
@@ -165,10 +170,41 @@ impl Node {
         store
             .save_checkpoint(size, &signed.to_text(), now_ms())
             .await?;
-        store
+        let cp = store
             .checkpoint_at(size)
             .await?
-            .ok_or_else(|| NodeError::NotFound(format!("checkpoint of size {size}")))
+            .ok_or_else(|| NodeError::NotFound(format!("checkpoint of size {size}")))?;
+        self.copy_checkpoint(&cp).await;
+        Ok(cp)
+    }
+
+    /// Copies a signed checkpoint larger than the last copy to `NodeSetup::checkpoint_file`.
+    /// A copy that cannot be written only weakens the next start-up check: it is logged.
+    pub(crate) async fn copy_checkpoint(&self, cp: &StoredCheckpoint) {
+        let Some(path) = self.inner.checkpoint_file.clone() else {
+            return;
+        };
+        // Held while writing, so copies land in the order of their sizes.
+        let mut copied = self.inner.checkpoint_copied.lock().await;
+        if *copied >= cp.size {
+            return;
+        }
+        let note = cp.note.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            crate::startup::write_checkpoint_file(&path, &note).map_err(|e| (path, e))
+        })
+        .await;
+        match written {
+            Ok(Ok(())) => *copied = cp.size,
+            Ok(Err((path, e))) => {
+                tracing::warn!(
+                    size = cp.size,
+                    "cannot copy the checkpoint to {}: {e}",
+                    path.display()
+                )
+            }
+            Err(e) => tracing::warn!(size = cp.size, "checkpoint copy interrupted: {e}"),
+        }
     }
 
     /// A served tile or entry bundle, if it exists in the current tree.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use comity_model::Timestamp;
-use comity_store::{AlarmRecord, LedgerRecord, StoredCheckpoint, Witnessed};
+use comity_store::{AlarmRecord, IntegrityCursor, LedgerRecord, StoredCheckpoint, Witnessed};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -128,6 +128,15 @@ fn alarm_view(a: &AlarmRecord) -> Value {
     })
 }
 
+fn cursor_view(c: &IntegrityCursor) -> Value {
+    json!({
+        "source": c.source,
+        "position": c.position,
+        "passes": c.passes,
+        "updated_at": Timestamp::from_unix_ms(c.updated_at),
+    })
+}
+
 fn entry_view(r: &LedgerRecord) -> Value {
     json!({
         "index": r.idx,
@@ -143,6 +152,11 @@ async fn status(State(node): State<Node>) -> Result<Json<Value>, NodeError> {
     let cosigned = store.latest_checkpoint(true).await?;
     let witnesses = store.witness_health().await?;
     let alarms = store.alarms().await?;
+    let integrity_alarms = alarms
+        .iter()
+        .filter(|a| a.kind == crate::integrity::ALARM_KIND)
+        .count();
+    let cursors = store.integrity_cursors().await?;
     let keys = &node.inner.log_keys;
     Ok(Json(json!({
         "origin": node.log_origin(),
@@ -153,6 +167,10 @@ async fn status(State(node): State<Node>) -> Result<Json<Value>, NodeError> {
         "cosigned_checkpoint": cosigned.as_ref().map(checkpoint_view),
         "witnessing": witnesses.iter().map(witnessed_view).collect::<Vec<_>>(),
         "alarms": alarms.len(),
+        "integrity": {
+            "alarms": integrity_alarms,
+            "checks": cursors.iter().map(cursor_view).collect::<Vec<_>>(),
+        },
     })))
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use comity_law::LawPacks;
 use comity_model::NodeId;
 use comity_seal::{NodeSecrets, PublicKey, SignedDescriptor, SignedTrustList, Trust};
-use comity_store::{LedgerCheck, Store};
+use comity_store::{LedgerCheck, Store, StoreIdentity};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -41,6 +41,10 @@ pub struct NodeSetup {
     pub law: Arc<LawPacks>,
     /// The evidence vault's directory (encrypted blobs and staging).
     pub evidence_dir: std::path::PathBuf,
+    /// Where the node keeps a copy of the latest checkpoint it signed, outside the database: at
+    /// start the stored log must still hold it, so a database emptied, replaced or rolled back
+    /// under an identity that has history is refused. `None` keeps no copy.
+    pub checkpoint_file: Option<std::path::PathBuf>,
 }
 
 /// A handle on a node's state, shared by its servers and workers.
@@ -79,6 +83,10 @@ pub(crate) struct Shared {
     pub(crate) caps: (crate::limits::Caps, Option<u64>),
     /// Peers' refusals in the current window, for throttling and summaries.
     pub(crate) refusals: crate::refusals::Refusals,
+    /// Where the latest signed checkpoint is copied (`NodeSetup::checkpoint_file`), and the
+    /// size of the copy there.
+    pub(crate) checkpoint_file: Option<std::path::PathBuf>,
+    pub(crate) checkpoint_copied: tokio::sync::Mutex<u64>,
 }
 
 impl Node {
@@ -102,6 +110,41 @@ impl Node {
     pub fn trust(&self) -> &Trust {
         &self.inner.trust
     }
+}
+
+/// Everything that must hold before the node serves or signs: its descriptor is the one of its
+/// secrets, the database is its own, and the stored log holds every tree it signed (checked
+/// against the latest checkpoint in the database and the copy beside it; hash rows are rebuilt
+/// only when the entries rebuild those trees). Returns the identity to record once started and
+/// the size of the checkpoint copy beside the database.
+async fn check_before_serving(
+    setup: &NodeSetup,
+    trust: &Trust,
+) -> Result<(StoreIdentity, u64), NodeError> {
+    let me = &setup.descriptor.descriptor.node;
+    crate::startup::check_keys(&setup.descriptor.descriptor, &setup.secrets)?;
+    let identity =
+        crate::startup::check_store_identity(&setup.store, &setup.descriptor, trust, now_ms())
+            .await?;
+    let verifiers = crate::startup::own_verifiers(me, trust);
+    let (anchors, copied) =
+        crate::startup::anchors(&setup.store, &verifiers, setup.checkpoint_file.as_deref()).await?;
+    let recheck = setup.config.integrity_start_entries;
+    match setup.store.ledger_check(&anchors, recheck).await? {
+        LedgerCheck::Consistent {
+            size,
+            rehashed_from,
+        } => tracing::info!(
+            size,
+            rehashed_from,
+            signed = anchors.iter().map(|a| a.size).max().unwrap_or(0),
+            "ledger verified against the checkpoints this node signed"
+        ),
+        LedgerCheck::Repaired { size, detail } => {
+            tracing::warn!(size, "ledger hashes rebuilt from its entries: {detail}")
+        }
+    }
+    Ok((identity, copied))
 }
 
 /// A started node: its addresses, and the way to stop it.
@@ -148,18 +191,13 @@ impl RunningNode {
             .api_listener
             .local_addr()
             .map_err(|e| NodeError::Listen(e.to_string()))?;
+        let (identity, copied) = check_before_serving(&setup, &trust).await?;
         let member_tls_keys = trust.members().map(|d| d.tls_key).collect();
         let tls = crate::tls::server_config(&setup.secrets, member_tls_keys)?;
         let members = trust
             .members()
             .map(|d| (d.node.clone(), d.tls_key))
             .collect();
-        match setup.store.ledger_check().await? {
-            LedgerCheck::Consistent { size } => tracing::info!(size, "ledger verified"),
-            LedgerCheck::Repaired { size, detail } => {
-                tracing::warn!(size, "ledger hashes rebuilt from its entries: {detail}")
-            }
-        }
         let log_keys = LogKeys::new(&me, &setup.secrets)?;
         let vault = Arc::new(
             comity_evidence::Vault::local(
@@ -205,8 +243,21 @@ impl RunningNode {
                 bodies: crate::body::BodyBudget::new(&limits),
                 caps: (caps, descriptors),
                 refusals,
+                checkpoint_file: setup.checkpoint_file,
+                checkpoint_copied: tokio::sync::Mutex::new(copied),
             }),
         };
+        let found = node.check_newest().await?;
+        if found > 0 {
+            tracing::error!(
+                found,
+                "stored content contradicts what was signed for it: see `comity ledger alarms`"
+            );
+        }
+        node.inner.store.record_identity(&identity).await?;
+        if let Some(cp) = node.inner.store.latest_checkpoint(false).await? {
+            node.copy_checkpoint(&cp).await;
+        }
         let freed = node.inner.store.free_orphaned_leases().await?;
         if freed > 0 {
             tracing::info!(
@@ -220,6 +271,10 @@ impl RunningNode {
         let tasks = vec![
             tokio::spawn(run_writer(node.inner.store.clone(), writer_rx)),
             tokio::spawn(witness::run(node.clone(), shutdown_rx.clone())),
+            tokio::spawn(crate::integrity_walk::run(
+                node.clone(),
+                shutdown_rx.clone(),
+            )),
             tokio::spawn(crate::hashlists::run_puller(
                 node.clone(),
                 shutdown_rx.clone(),

@@ -133,6 +133,11 @@ impl Node {
                 limit: s.config.max_message_bytes,
             });
         }
+        // Ed25519 is deterministic: this is the signature sealed inside the envelope, kept so
+        // the node's own copy of the body stays checkable against what it signed.
+        let inner_signature = comity_seal::sign_inner(&s.secrets, &header_copy, &body).to_vec();
+        let body_bytes = String::from_utf8(comity_seal::canonical_body(&body))
+            .map_err(|e| NodeError::BadRequest(format!("body is not UTF-8 JSON: {e}")))?;
         let digest = Envelope::digest(&bytes).to_vec();
         let ledger = message_entry(EntryKind::MessageSent, &s.me, &header_copy, &digest, now)?;
         let row = NewOutbound {
@@ -144,7 +149,8 @@ impl Node {
             created_at: now,
             digest,
             envelope: bytes,
-            body: body.to_json().to_string(),
+            body: body_bytes,
+            inner_signature,
             ledger,
         };
         let accepted = Accepted {
@@ -199,6 +205,10 @@ impl Node {
         {
             return Err(unknown());
         }
+        let checked = self
+            .check_inbound(&request)
+            .map_err(crate::integrity::CheckError::from);
+        self.verdict(checked).await?;
         let asked: PreservationRequest = serde_json::from_slice(&request.body).map_err(|e| {
             NodeError::BadRequest(format!("stored request {} is unreadable: {e}", ack.request))
         })?;

@@ -170,8 +170,28 @@ fn subject(kind: &str, id: impl ToString) -> Subject {
     }
 }
 
-/// The `request_state` entry of a transition: which request, with whom, the states, and the
-/// digest of the request JSON after it.
+/// What the `event` digest of a `request_state` entry covers: SHA-256 of the JSON array of the
+/// timeline event's stored fields, in this order. The timeline row is checked against it.
+pub(crate) fn event_digest(e: &RequestEvent) -> [u8; 32] {
+    let fields = (
+        &e.event,
+        &e.actor_node,
+        &e.actor_role,
+        &e.action,
+        &e.from_state,
+        &e.to_state,
+        e.at,
+        &e.articles,
+        &e.detail,
+        &e.message_id,
+    );
+    let bytes = serde_json::to_vec(&fields).unwrap_or_default();
+    Sha256::digest(bytes).into()
+}
+
+/// The `request_state` entry of a transition: which request, with whom, the states, the
+/// digest of the request JSON after it and the digest of its timeline event.
+#[allow(clippy::too_many_arguments)]
 fn state_entry(
     me: &NodeId,
     actor: Option<&Actor>,
@@ -180,6 +200,7 @@ fn state_entry(
     t: &Transition,
     json: &str,
     at: Timestamp,
+    event: &RequestEvent,
 ) -> Result<comity_store::LedgerAppend, NodeError> {
     let mut attrs: BTreeMap<String, String> = BTreeMap::new();
     attrs.insert("kind".into(), request.kind.as_str().into());
@@ -195,10 +216,16 @@ fn state_entry(
         time_ms: u64::try_from(at.unix_ms()).unwrap_or(0),
         actor: actor.map_or_else(|| me.to_string(), |a| a.node.to_string()),
         subjects: vec![subject("request", request.id), subject("node", peer)],
-        digests: vec![Digest {
-            label: "request".into(),
-            sha256: hex::encode(Sha256::digest(json.as_bytes())),
-        }],
+        digests: vec![
+            Digest {
+                label: "request".into(),
+                sha256: hex::encode(Sha256::digest(json.as_bytes())),
+            },
+            Digest {
+                label: "event".into(),
+                sha256: hex::encode(event_digest(event)),
+            },
+        ],
         attrs,
     };
     to_append(&entry)
@@ -255,11 +282,14 @@ pub(crate) fn refuse_raw(kind: &str) -> Result<(), NodeError> {
     Ok(())
 }
 
-pub(crate) fn read_request(stored: &StoredRequest) -> Result<Request, NodeError> {
-    Ok(Request::from_json(&stored.request)?)
-}
-
 impl Node {
+    /// A stored request, checked against what its latest `request_state` entry recorded
+    /// (`integrity::check_request`) before anything reads or builds on it.
+    pub(crate) async fn read_request(&self, stored: &StoredRequest) -> Result<Request, NodeError> {
+        let checked = self.check_request(stored).await;
+        Ok(self.verdict(checked).await?.0)
+    }
+
     pub(crate) fn workflows(&self) -> &Workflows {
         &self.inner.workflows
     }
@@ -403,8 +433,17 @@ impl Node {
         });
         let (outbound, accepted) = self.seal_request_message(&request, body, None).await?;
         let (change, json) = change_of(&request)?;
-        let ledger = state_entry(self.id(), None, to.as_str(), &request, &t, &json, now)?;
         let event = transition_event(None, None, &t, now, Some(accepted.id.to_string()));
+        let ledger = state_entry(
+            self.id(),
+            None,
+            to.as_str(),
+            &request,
+            &t,
+            &json,
+            now,
+            &event,
+        )?;
         let new = NewRequest {
             id: id.to_string(),
             kind: request.kind.as_str().to_owned(),
@@ -450,7 +489,7 @@ impl Node {
             if stored.peer == request.requested.as_str() {
                 continue;
             }
-            let linked = read_request(&stored)?;
+            let linked = self.read_request(&stored).await?;
             let conditions = match stored.side {
                 Side::Requesting => linked.answer_conditions_in_force(),
                 Side::Requested => Some(linked.conditions_in_force()),
@@ -531,7 +570,7 @@ impl Node {
             role,
         };
         let now = Timestamp::from_unix_ms(now_ms());
-        let mut request = read_request(&stored)?;
+        let mut request = self.read_request(&stored).await?;
         let base = request.version();
         let t = request.act(&self.workflows().rules, &actor, act.action.clone(), now)?;
         let action = serde_json::to_value(&act.action)
@@ -548,6 +587,13 @@ impl Node {
         let parent = self.opening_message(id).await?;
         let (outbound, accepted) = self.seal_request_message(&request, body, parent).await?;
         let (change, json) = change_of(&request)?;
+        let event = transition_event(
+            Some(&actor),
+            Some(&act.action),
+            &t,
+            now,
+            Some(accepted.id.to_string()),
+        );
         let ledger = state_entry(
             self.id(),
             Some(&actor),
@@ -556,14 +602,8 @@ impl Node {
             &t,
             &json,
             now,
+            &event,
         )?;
-        let event = transition_event(
-            Some(&actor),
-            Some(&act.action),
-            &t,
-            now,
-            Some(accepted.id.to_string()),
-        );
         self.store()
             .record_transition(
                 id,
@@ -638,6 +678,11 @@ impl Node {
             .unreplayed_request_messages(PENDING_BATCH)
             .await?;
         for m in &pending {
+            // A stored message is replayed only as its sender signed it.
+            if let Err(mismatch) = self.check_inbound(m) {
+                self.raise(&mismatch).await;
+                continue;
+            }
             self.replay_request_message(m).await;
         }
         Ok(pending.len())
@@ -665,8 +710,17 @@ impl Node {
         let id = draft.id.to_string();
         let (request, t) = Request::open(draft, &self.workflows().rules, open.at)?;
         let (change, json) = change_of(&request)?;
-        let ledger = state_entry(self.id(), None, &m.peer, &request, &t, &json, open.at)?;
         let event = transition_event(None, None, &t, open.at, Some(m.id.clone()));
+        let ledger = state_entry(
+            self.id(),
+            None,
+            &m.peer,
+            &request,
+            &t,
+            &json,
+            open.at,
+            &event,
+        )?;
         let new = NewRequest {
             id,
             kind: request.kind.as_str().to_owned(),
@@ -731,7 +785,7 @@ impl Node {
                 .ok_or_else(|| {
                     NodeError::NotFound(format!("request {id} shared with {}", m.peer))
                 })?;
-            let mut request = read_request(&stored)?;
+            let mut request = self.read_request(&stored).await?;
             let stamped = Stamped {
                 actor: actor.clone(),
                 action: action.clone(),
@@ -747,10 +801,19 @@ impl Node {
                 })?;
             let t = &merged.transition;
             let (change, json) = change_of(&request)?;
-            let ledger = state_entry(self.id(), Some(&actor), &m.peer, &request, t, &json, msg.at)?;
             let mut event =
                 transition_event(Some(&actor), Some(&action), t, msg.at, Some(m.id.clone()));
             event.detail = merge_detail(&merged);
+            let ledger = state_entry(
+                self.id(),
+                Some(&actor),
+                &m.peer,
+                &request,
+                t,
+                &json,
+                msg.at,
+                &event,
+            )?;
             match self
                 .store()
                 .record_transition(&id, stored.version, &change, &event, &ledger, None)
@@ -776,7 +839,7 @@ impl Node {
         let now = Timestamp::from_unix_ms(now_ms());
         let mut loaded = Vec::new();
         for stored in self.store().requests_with_due().await? {
-            match read_request(&stored) {
+            match self.read_request(&stored).await {
                 Ok(r) => {
                     if let Some(due) = r.due {
                         loaded.push((r.id, due));
@@ -842,14 +905,23 @@ impl Node {
         let Some(stored) = self.store().get_request(id).await? else {
             return Ok(());
         };
-        let mut request = read_request(&stored)?;
+        let mut request = self.read_request(&stored).await?;
         let Some(t) = request.expire(now) else {
             return Ok(());
         };
         let at = request.history.last().map_or(now, |e| e.at);
         let (change, json) = change_of(&request)?;
-        let ledger = state_entry(self.id(), None, &stored.peer, &request, &t, &json, at)?;
         let event = transition_event(None, None, &t, at, None);
+        let ledger = state_entry(
+            self.id(),
+            None,
+            &stored.peer,
+            &request,
+            &t,
+            &json,
+            at,
+            &event,
+        )?;
         self.store()
             .record_transition(id, stored.version, &change, &event, &ledger, None)
             .await?;

@@ -10,7 +10,7 @@ use comity_model::{Jurisdiction, MessageId, NodeId, PreservationRequest, Timesta
 use comity_workflow::{Action, Body, Draft, Kind, Request, State, UseConditions};
 use serde::{Deserialize, Serialize};
 
-use crate::requests::{OpenRequest, read_request};
+use crate::requests::OpenRequest;
 use crate::{Node, NodeError, now_ms};
 
 /// What the node offers to open next from a request.
@@ -98,7 +98,7 @@ impl Node {
             .get_request(id)
             .await?
             .ok_or_else(|| NodeError::NotFound(format!("request {id}")))?;
-        let request = read_request(&stored)?;
+        let request = self.read_request(&stored).await?;
         if request.requesting != *self.id() {
             return Ok(Vec::new());
         }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::api::ApiJson;
-use crate::requests::read_request;
+use crate::integrity::CheckError;
 use crate::{ActOn, Node, NodeError, Offer, OpenFollowUp, OpenRequest, now_ms};
 
 pub(crate) fn api_routes() -> Router<Node> {
@@ -50,6 +50,7 @@ fn summary(stored: &StoredRequest, request: &Request, now: Timestamp) -> Value {
 }
 
 fn timeline_entry(e: &StoredEvent) -> Value {
+    let verified = e.log_index.is_some();
     let e2 = &e.event;
     let parse = |s: &Option<String>| {
         s.as_deref()
@@ -71,6 +72,8 @@ fn timeline_entry(e: &StoredEvent) -> Value {
         "articles": parse(&Some(e2.articles.clone())),
         "detail": e2.detail,
         "message_id": e2.message_id,
+        "log_index": e.log_index,
+        "verified": verified,
     })
 }
 
@@ -98,10 +101,23 @@ async fn consistent_read(
     }
 }
 
+/// The request and its timeline as the API shows them: only after the request matched the
+/// digest its latest ledger entry recorded and each transition matched its own entry.
 async fn full_view(node: &Node, id: &str) -> Result<Value, NodeError> {
     let (stored, events) = consistent_read(node, id).await?;
-    let request = read_request(&stored)?;
+    let checked = async {
+        let (request, unverified) = node.check_request(&stored).await?;
+        let bound = node.check_events(id, &events).await?;
+        Ok::<_, CheckError>((request, unverified, bound))
+    }
+    .await;
+    let (request, unverified, bound) = node.verdict(checked).await?;
     let mut v = summary(&stored, &request, Timestamp::from_unix_ms(now_ms()));
+    v["verified"] = json!(unverified.is_none());
+    if let Some(why) = unverified {
+        v["verification"] = json!(why);
+    }
+    v["timeline_verified"] = json!(bound);
     v["allowed"] = json!(request.allowed());
     v["timeline"] = events.iter().map(timeline_entry).collect();
     v["request"] = serde_json::to_value(&request).unwrap_or(Value::Null);
@@ -145,8 +161,19 @@ async fn list(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for stored in &rows {
-        let request = read_request(stored)?;
-        out.push(summary(stored, &request, at));
+        // One request that fails its check is listed without its content; the others are shown.
+        let checked = node.check_request(stored).await;
+        match node.verdict(checked).await {
+            Ok((request, unverified)) => {
+                let mut v = summary(stored, &request, at);
+                v["verified"] = json!(unverified.is_none());
+                out.push(v);
+            }
+            Err(e @ NodeError::Tampered(_)) => {
+                out.push(json!({"id": stored.id, "verified": false, "tampered": e.to_json()}));
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(Json(out))
 }
@@ -175,7 +202,7 @@ async fn allowed(
         .get_request(&id)
         .await?
         .ok_or_else(|| NodeError::NotFound(format!("request {id}")))?;
-    let request = read_request(&stored)?;
+    let request = node.read_request(&stored).await?;
     Ok(Json(json!({
         "id": id,
         "state": request.state,

@@ -1,17 +1,21 @@
 //! JSON views of stored messages and peers, as the API shows them.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use comity_seal::Receipt;
 use comity_store::{Inbound, Outbound, PeerHealth, RefusalSummary};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::Node;
+use crate::integrity::{CheckedMessage, Mismatch, Proof};
+use crate::{Node, NodeError};
 
 fn ts(ms: i64) -> String {
     comity_model::Timestamp::from_unix_ms(ms).to_string()
 }
 
-/// One message, sent or received, with its receipt.
+/// One message, sent or received, with its receipt. Its header fields and body come from
+/// stored bytes checked against what was signed (`integrity`).
 #[derive(Debug, Serialize)]
 pub struct MessageView {
     pub id: String,
@@ -32,16 +36,32 @@ pub struct MessageView {
     /// SHA-256 of the envelope's wire bytes, hex.
     pub digest: String,
     pub body: Value,
+    /// Whether the body and header were checked against the sender's signatures.
+    pub verified: bool,
+    /// How they were checked, or why they could not be.
+    pub verification: String,
+    /// Whether the sender's inner signature is kept with the message
+    /// (`GET /api/v1/messages/{id}/signed`); not for messages stored before store migration 0008.
+    pub inner_signature_kept: bool,
     /// The signed receipt as stored, and whether its signature checks against the recipient's keys.
     pub receipt: Option<Value>,
     pub receipt_verified: Option<bool>,
     /// Index of this node's ledger entry recording the message (`message_sent` or
     /// `message_received`); the receipt of a delivered message names the recipient's.
     pub log_index: Option<i64>,
+    /// In a list, a message whose stored rows contradict what was signed: listed with this
+    /// error (`store.tampered`) and without its content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tampered: Option<Value>,
+}
+
+fn body_value(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or(Value::Null)
 }
 
 impl MessageView {
-    pub(crate) fn outbound(node: &Node, m: Outbound) -> MessageView {
+    pub(crate) fn outbound(node: &Node, m: Outbound) -> Result<MessageView, Box<Mismatch>> {
+        let checked = node.check_outbound(&m)?;
         let (receipt, receipt_verified) = match &m.receipt {
             Some(bytes) => {
                 let verified = verify_receipt(node, bytes, &m.digest, &m.peer);
@@ -49,50 +69,121 @@ impl MessageView {
             }
             None => (None, None),
         };
-        MessageView {
-            id: m.id,
+        let h = &checked.header;
+        Ok(MessageView {
+            id: h.id.to_string(),
             direction: "outbound",
-            peer: m.peer,
-            kind: m.kind,
-            conversation: m.conversation,
-            in_reply_to: m.in_reply_to,
+            peer: h.to.to_string(),
+            kind: h.kind.to_string(),
+            conversation: h.conversation.to_string(),
+            in_reply_to: h.in_reply_to.map(|p| p.to_string()),
             state: m.state.as_str().to_owned(),
             created_at: Some(ts(m.created_at)),
-            sent_at: Some(ts(m.created_at)),
+            sent_at: Some(h.sent_at.to_string()),
             delivered_at: m.delivered_at.map(ts),
             received_at: None,
             attempts: Some(m.attempts),
             last_error: m.last_error,
             digest: hex::encode(&m.digest),
-            body: serde_json::from_str(&m.body).unwrap_or(Value::Null),
+            body: body_value(&checked.body),
+            verified: checked.proof.verified(),
+            verification: checked.proof.describe(),
+            inner_signature_kept: checked.inner_signature.is_some(),
             receipt,
             receipt_verified,
             log_index: m.log_index,
-        }
+            tampered: None,
+        })
     }
 
-    pub(crate) fn inbound(m: Inbound) -> MessageView {
-        MessageView {
-            id: m.id,
+    pub(crate) fn inbound(node: &Node, m: Inbound) -> Result<MessageView, Box<Mismatch>> {
+        let checked = node.check_inbound(&m)?;
+        let h = &checked.header;
+        Ok(MessageView {
+            id: h.id.to_string(),
             direction: "inbound",
-            peer: m.peer,
-            kind: m.kind,
-            conversation: m.conversation,
-            in_reply_to: m.in_reply_to,
+            peer: h.from.to_string(),
+            kind: h.kind.to_string(),
+            conversation: h.conversation.to_string(),
+            in_reply_to: h.in_reply_to.map(|p| p.to_string()),
             state: "received".into(),
             created_at: None,
-            sent_at: Some(ts(m.sent_at)),
+            sent_at: Some(h.sent_at.to_string()),
             delivered_at: None,
             received_at: Some(ts(m.received_at)),
             attempts: None,
             last_error: None,
             digest: hex::encode(&m.digest),
-            body: serde_json::from_slice(&m.body).unwrap_or(Value::Null),
+            body: body_value(&checked.body),
+            verified: checked.proof.verified(),
+            verification: checked.proof.describe(),
+            inner_signature_kept: checked.inner_signature.is_some(),
             receipt: serde_json::from_slice(&m.receipt).ok(),
             receipt_verified: None,
             log_index: m.log_index,
+            tampered: None,
+        })
+    }
+
+    /// A listed message that failed its check: its id and the error, nothing it stores.
+    pub(crate) fn withheld(direction: &'static str, id: String, error: &NodeError) -> MessageView {
+        MessageView {
+            id,
+            direction,
+            peer: String::new(),
+            kind: String::new(),
+            conversation: String::new(),
+            in_reply_to: None,
+            state: String::new(),
+            created_at: None,
+            sent_at: None,
+            delivered_at: None,
+            received_at: None,
+            attempts: None,
+            last_error: None,
+            digest: String::new(),
+            body: Value::Null,
+            verified: false,
+            verification: error.to_string(),
+            inner_signature_kept: false,
+            receipt: None,
+            receipt_verified: None,
+            log_index: None,
+            tampered: Some(error.to_json()),
         }
     }
+}
+
+/// What the sender of a message signed, for anyone to check with the sender's public key alone:
+/// `signed_bytes` = `TBS("comity/v1/message", header_jcs, body_jcs)` (docs/protocol.md §7.2),
+/// `signature` is Ed25519 over them by the key `signer` names.
+pub(crate) fn signed_view(
+    direction: &str,
+    checked: &CheckedMessage,
+    signature: &[u8; 64],
+) -> Value {
+    let header = comity_seal::canonical_header(&checked.header);
+    let key = match &checked.proof {
+        Proof::InnerSignature(k) => Some(k.to_string()),
+        _ => None,
+    };
+    json!({
+        "id": checked.header.id,
+        "direction": direction,
+        "from": checked.header.from,
+        "to": checked.header.to,
+        "context": comity_seal::INNER_CONTEXT,
+        "header": checked.header,
+        "body": body_value(&checked.body),
+        "header_jcs": B64.encode(&header),
+        "body_jcs": B64.encode(&checked.body),
+        "signed_bytes": B64.encode(comity_seal::inner_signed_bytes(&checked.header, &checked.body)),
+        "signature": B64.encode(signature),
+        "signer": checked.signer,
+        "signer_key": key,
+        "verified": checked.proof.verified(),
+        "verification": checked.proof.describe(),
+    })
 }
 
 fn verify_receipt(node: &Node, bytes: &[u8], digest: &[u8], peer: &str) -> bool {

@@ -255,6 +255,60 @@ pub fn verify_outer(env: &Envelope, sender_keys: &[PublicKey]) -> Result<PublicK
         .ok_or_else(|| SealError::BadOuterSignature(env.signer.clone()))
 }
 
+/// The bytes the inner signature covers: `TBS("comity/v1/message", JCS(header), body)`, where
+/// `body` is the body's canonical JSON as signed. Anyone holding the sender's public key can
+/// rebuild them from the stored header and body, without any decryption key.
+pub fn inner_signed_bytes(header: &Header, body_bytes: &[u8]) -> Vec<u8> {
+    inner_tbs(&jcs(header), body_bytes)
+}
+
+/// The canonical JSON (RFC 8785) of a header: the header bytes both signatures cover.
+pub fn canonical_header(header: &Header) -> Vec<u8> {
+    jcs(header)
+}
+
+/// The canonical JSON (RFC 8785) of a message body: the body bytes the inner signature covers.
+pub fn canonical_body(body: &Body) -> Vec<u8> {
+    jcs(&body.to_json())
+}
+
+/// The inner signature `seal` puts inside the envelope for this header and body. Ed25519
+/// signatures are deterministic (RFC 8032), so a sender that keeps it can later show what it
+/// signed, exactly as the recipient received it.
+pub fn sign_inner(sender: &NodeSecrets, header: &Header, body: &Body) -> [u8; 64] {
+    sign(
+        sender.signing_key(),
+        &inner_signed_bytes(header, &canonical_body(body)),
+    )
+}
+
+/// Checks a kept inner signature: `signature` over `header` and `body_bytes` by the sender's key
+/// whose id is `signer` (the envelope's `signer`). Returns the key that verified. This is how a
+/// stored message is checked after it was opened, by the recipient or by a third party.
+pub fn verify_inner(
+    header: &Header,
+    body_bytes: &[u8],
+    signature: &[u8; 64],
+    signer: &str,
+    sender_keys: &[PublicKey],
+) -> Result<PublicKey, SealError> {
+    let mut candidates = sender_keys
+        .iter()
+        .filter(|k| key_id(k) == signer)
+        .peekable();
+    if candidates.peek().is_none() {
+        return Err(SealError::UnknownSigner {
+            node: header.from.to_string(),
+            signer: signer.to_owned(),
+        });
+    }
+    let signed = inner_signed_bytes(header, body_bytes);
+    candidates
+        .find(|k| k.verify(&signed, signature))
+        .copied()
+        .ok_or_else(|| SealError::BadInnerSignature(signer.to_owned()))
+}
+
 /// What a recipient keeps of an opened message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
@@ -270,7 +324,7 @@ pub struct Opened {
 impl Opened {
     /// The bytes the inner signature covers, for anyone re-checking a stored message later.
     pub fn inner_signed_bytes(&self) -> Vec<u8> {
-        inner_tbs(&jcs(&self.header), &self.body_bytes)
+        inner_signed_bytes(&self.header, &self.body_bytes)
     }
 }
 

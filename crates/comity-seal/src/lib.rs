@@ -30,8 +30,8 @@ mod trust;
 
 pub use descriptor::{DESCRIPTOR_CONTEXT, Descriptor, KeySignature, SignedDescriptor};
 pub use envelope::{
-    Envelope, INNER_CONTEXT, OUTER_CONTEXT, Opened, WIRE_VERSION, open, seal, seal_with,
-    verify_outer,
+    Envelope, INNER_CONTEXT, OUTER_CONTEXT, Opened, WIRE_VERSION, canonical_body, canonical_header,
+    inner_signed_bytes, open, seal, seal_with, sign_inner, verify_inner, verify_outer,
 };
 pub use error::SealError;
 pub use hpke_suite::HPKE_INFO;

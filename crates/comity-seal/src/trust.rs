@@ -211,6 +211,18 @@ impl Trust {
         keys
     }
 
+    /// Every signing key the list knows for `node`: its current key and all its retired keys,
+    /// whatever their `not_after`. For checking what `node` itself signed in the past (its own
+    /// checkpoints and receipts), where the time a key was retired does not matter.
+    pub fn signing_keys_ever(&self, node: &NodeId) -> Vec<PublicKey> {
+        let Some(d) = self.members.get(node) else {
+            return Vec::new();
+        };
+        let mut keys = vec![d.signing_key];
+        keys.extend(self.retired_keys(node).map(|r| r.key));
+        keys
+    }
+
     /// The keys to check a message from `node` signed by key id `signer` at time `at`, or why
     /// none apply: not a member, an unknown key, or a key retired before `at`.
     pub fn sender_keys(

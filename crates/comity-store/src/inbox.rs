@@ -13,7 +13,7 @@ pub enum InboundOutcome {
     Replay,
 }
 
-pub(crate) const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, receipt, log_index";
+pub(crate) const COLUMNS: &str = "id, peer, conversation, in_reply_to, kind, sent_at, received_at, envelope, digest, body, inner_signature, receipt, log_index";
 
 impl Store {
     /// The digest and receipt of an already accepted message, if any.
@@ -64,7 +64,8 @@ impl Store {
                         m.log_index = Some(index_to_db(index)?);
                         sqlx::query(
                             "INSERT INTO inbox (id, peer, conversation, in_reply_to, kind, sent_at, received_at, \
-                             envelope, digest, body, receipt, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             envelope, digest, body, inner_signature, receipt, log_index) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(&m.id)
                         .bind(&m.peer)
@@ -76,6 +77,7 @@ impl Store {
                         .bind(&m.envelope)
                         .bind(&m.digest)
                         .bind(&m.body)
+                        .bind(&m.inner_signature)
                         .bind(&m.receipt)
                         .bind(m.log_index)
                         .execute(&mut *tx)

@@ -34,19 +34,6 @@ pub struct LedgerRecord {
     pub bytes: Vec<u8>,
 }
 
-/// What the start-up check found and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LedgerCheck {
-    Consistent {
-        size: u64,
-    },
-    /// Hash rows did not match the entries and were recomputed from them.
-    Repaired {
-        size: u64,
-        detail: String,
-    },
-}
-
 /// Writes go to SQLite in statements of at most this many rows (well under its 32,766 bound
 /// variables; PostgreSQL allows 65,535).
 pub(crate) const ROWS_PER_STATEMENT: usize = 128;
@@ -296,66 +283,5 @@ impl Store {
             sqlx::query_as(sql).bind(kind).bind(limit).fetch_all(pool).await?
         });
         Ok(rows)
-    }
-
-    /// Checks at start-up that the head, the entries and the stored hashes agree. Transactions
-    /// make a mismatch impossible short of outside damage; if the hash rows are wrong they are
-    /// recomputed from the entries (the entries are what was signed and what proofs cover).
-    /// Entries missing below the head cannot be recovered and are reported as corruption.
-    pub async fn ledger_check(&self) -> Result<LedgerCheck, StoreError> {
-        let size = self.ledger_size().await?;
-        let (entries, max_idx, hashes): (i64, Option<i64>, i64) = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT (SELECT COUNT(*) FROM ledger_entry), (SELECT MAX(idx) FROM ledger_entry), \
-                 (SELECT COUNT(*) FROM ledger_hash)",
-            )
-            .fetch_one(pool)
-            .await?
-        });
-        let entries = index_from_db(entries)?;
-        if entries != size || max_idx.map_or(0, |m| m + 1) != index_to_db(size)? {
-            return Err(StoreError::Corrupt(format!(
-                "the ledger head says {size} entries but {entries} are stored \
-                 (highest index {max_idx:?}); restore the database from a backup"
-            )));
-        }
-        let expected = tree::stored_hash_count(size);
-        let hashes = index_from_db(hashes)?;
-        if hashes == expected {
-            return Ok(LedgerCheck::Consistent { size });
-        }
-        self.rebuild_hashes(size).await?;
-        Ok(LedgerCheck::Repaired {
-            size,
-            detail: format!("{hashes} stored hashes for {size} entries, expected {expected}"),
-        })
-    }
-
-    async fn rebuild_hashes(&self, size: u64) -> Result<(), StoreError> {
-        const BATCH: u64 = 10_000;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let _ = lock_head!(tx);
-            sqlx::query("DELETE FROM ledger_hash").execute(&mut *tx).await?;
-            sqlx::query("UPDATE ledger_head SET size = 0 WHERE id = 1").execute(&mut *tx).await?;
-            let mut done = 0;
-            while done < size {
-                let rows: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
-                    "SELECT kind, time, bytes FROM ledger_entry WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-                )
-                .bind(index_to_db(done)?)
-                .bind(index_to_db((done + BATCH).min(size))?)
-                .fetch_all(&mut *tx)
-                .await?;
-                let batch: Vec<LedgerAppend> = rows
-                    .into_iter()
-                    .map(|(kind, time, bytes)| LedgerAppend { kind, time, bytes })
-                    .collect();
-                hash_locked!(tx, done, &batch);
-                done += batch.len() as u64;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
     }
 }

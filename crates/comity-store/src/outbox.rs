@@ -4,7 +4,7 @@ use crate::rows::OutboundRow;
 use crate::{DeliveryState, LedgerAppend, NewOutbound, Outbound, Store, StoreError};
 
 const COLUMNS: &str = "seq, id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, \
-                       body, state, attempts, delivered_at, receipt, last_error, log_index";
+                       body, inner_signature, state, attempts, delivered_at, receipt, last_error, log_index";
 
 fn convert(rows: Vec<OutboundRow>) -> Result<Vec<Outbound>, StoreError> {
     rows.into_iter().map(Outbound::try_from).collect()
@@ -16,8 +16,8 @@ macro_rules! insert_outbound {
     ($tx:expr, $m:expr, $log_index:expr) => {{
         let m: &$crate::NewOutbound = $m;
         sqlx::query(
-            "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, state, log_index) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10)",
+            "INSERT INTO outbox (id, peer, conversation, in_reply_to, kind, created_at, envelope, digest, body, \
+             inner_signature, state, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11)",
         )
         .bind(&m.id)
         .bind(&m.peer)
@@ -28,6 +28,7 @@ macro_rules! insert_outbound {
         .bind(&m.envelope)
         .bind(&m.digest)
         .bind(&m.body)
+        .bind(&m.inner_signature)
         .bind($log_index)
         .execute(&mut *$tx)
         .await?;
@@ -150,6 +151,15 @@ impl Store {
         let state = state.map(DeliveryState::as_str);
         let rows: Vec<OutboundRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(state).bind(limit).fetch_all(pool).await?
+        });
+        convert(rows)
+    }
+
+    /// Messages queued after `seq`, in the order they were queued.
+    pub async fn outbox_after(&self, seq: i64, limit: i64) -> Result<Vec<Outbound>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let rows: Vec<OutboundRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(seq).bind(limit).fetch_all(pool).await?
         });
         convert(rows)
     }

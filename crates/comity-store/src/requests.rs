@@ -46,6 +46,9 @@ pub struct StoredRequest {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Index of the `request_state` ledger entry of the latest transition, whose `request`
+    /// digest covers `request`; `None` for a request last changed before migration 0008.
+    pub log_index: Option<i64>,
 }
 
 /// A request this node opened or received.
@@ -91,6 +94,10 @@ pub struct RequestEvent {
 pub struct StoredEvent {
     pub seq: i64,
     pub event: RequestEvent,
+    /// Index of the transition's `request_state` ledger entry, whose `event` digest covers the
+    /// event; `None` for alerts (never in the ledger) and for transitions stored before
+    /// migration 0008.
+    pub log_index: Option<i64>,
 }
 
 type RequestRow = (
@@ -104,6 +111,7 @@ type RequestRow = (
     i64,
     i64,
     i64,
+    Option<i64>,
 );
 
 type EventRow = (
@@ -118,12 +126,13 @@ type EventRow = (
     String,
     Option<String>,
     Option<String>,
+    Option<i64>,
 );
 
 const REQUEST_COLUMNS: &str =
-    "id, kind, side, peer, state, due_at, request, version, created_at, updated_at";
+    "id, kind, side, peer, state, due_at, request, version, created_at, updated_at, log_index";
 const EVENT_COLUMNS: &str = "seq, event, actor_node, actor_role, action, from_state, to_state, \
-                             at, articles, detail, message_id";
+                             at, articles, detail, message_id, log_index";
 
 fn request_from(r: RequestRow) -> Result<StoredRequest, StoreError> {
     Ok(StoredRequest {
@@ -137,6 +146,7 @@ fn request_from(r: RequestRow) -> Result<StoredRequest, StoreError> {
         version: r.7,
         created_at: r.8,
         updated_at: r.9,
+        log_index: r.10,
     })
 }
 
@@ -155,15 +165,19 @@ fn event_from(r: EventRow) -> StoredEvent {
             detail: r.9,
             message_id: r.10,
         },
+        log_index: r.11,
     }
 }
 
 const INSERT_EVENT: &str = "INSERT INTO request_events (request_id, seq, event, actor_node, \
-    actor_role, action, from_state, to_state, at, articles, detail, message_id) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    actor_role, action, from_state, to_state, at, articles, detail, message_id, log_index) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
+/// Inserts event `$e` of request `$id` at `$seq`; `$log_index` is its ledger entry's index, if
+/// it has one.
 macro_rules! insert_event {
-    ($tx:expr, $id:expr, $seq:expr, $e:expr) => {{
+    ($tx:expr, $id:expr, $seq:expr, $e:expr, $log_index:expr) => {{
+        let log_index: Option<i64> = $log_index;
         let e: &RequestEvent = $e;
         sqlx::query(INSERT_EVENT)
             .bind($id)
@@ -178,6 +192,7 @@ macro_rules! insert_event {
             .bind(&e.articles)
             .bind(&e.detail)
             .bind(&e.message_id)
+            .bind(log_index)
             .execute(&mut *$tx)
             .await?;
     }};
@@ -213,8 +228,8 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let size = lock_head!(tx);
             let done = sqlx::query(
-                "INSERT INTO requests (id, kind, side, peer, state, due_at, request, version, events, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 1, $8, $8) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO requests (id, kind, side, peer, state, due_at, request, version, events, created_at, updated_at, log_index) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 1, $8, $8, $9) ON CONFLICT (id) DO NOTHING",
             )
             .bind(id)
             .bind(&new.kind)
@@ -224,11 +239,12 @@ impl Store {
             .bind(change.due_at)
             .bind(&change.request)
             .bind(event.at)
+            .bind(index_to_db(size)?)
             .execute(&mut *tx)
             .await?
             .rows_affected();
             if done == 1 {
-                insert_event!(tx, id, 1_i64, event);
+                insert_event!(tx, id, 1_i64, event, Some(index_to_db(size)?));
                 queue_with!(tx, size, ledger, outbound);
                 tx.commit().await?;
                 true
@@ -258,7 +274,8 @@ impl Store {
             let size = lock_head!(tx);
             let seq: Option<(i64,)> = sqlx::query_as(
                 "UPDATE requests SET state = $1, due_at = $2, request = $3, version = version + 1, \
-                 events = events + 1, updated_at = $4 WHERE id = $5 AND version = $6 RETURNING events",
+                 events = events + 1, updated_at = $4, log_index = $7 WHERE id = $5 AND version = $6 \
+                 RETURNING events",
             )
             .bind(&change.state)
             .bind(change.due_at)
@@ -266,6 +283,7 @@ impl Store {
             .bind(event.at)
             .bind(id)
             .bind(read)
+            .bind(index_to_db(size)?)
             .fetch_optional(&mut *tx)
             .await?;
             let Some((seq,)) = seq else {
@@ -274,7 +292,7 @@ impl Store {
                     "request {id} changed while this transition was prepared; read it again"
                 )));
             };
-            insert_event!(tx, id, seq, event);
+            insert_event!(tx, id, seq, event, Some(index_to_db(size)?));
             queue_with!(tx, size, ledger, outbound);
             tx.commit().await?;
             seq
@@ -297,7 +315,7 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-            insert_event!(tx, id, seq, event);
+            insert_event!(tx, id, seq, event, None);
             tx.commit().await?;
         });
         Ok(())
@@ -339,6 +357,20 @@ impl Store {
         );
         let rows: Vec<RequestRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(state).bind(due_before).bind(limit).fetch_all(pool).await?
+        });
+        rows.into_iter().map(request_from).collect()
+    }
+
+    /// Requests whose id sorts after `id`, in id order.
+    pub async fn requests_after(
+        &self,
+        id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<RequestRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id).bind(limit).fetch_all(pool).await?
         });
         rows.into_iter().map(request_from).collect()
     }

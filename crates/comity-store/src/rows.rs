@@ -11,8 +11,11 @@ pub struct NewOutbound {
     pub created_at: i64,
     pub envelope: Vec<u8>,
     pub digest: Vec<u8>,
-    /// The sender's own readable copy of the body (JSON).
+    /// The sender's own readable copy of the body: its canonical JSON, the bytes the inner
+    /// signature covers.
     pub body: String,
+    /// This node's inner signature over header and body, as sealed in the envelope.
+    pub inner_signature: Vec<u8>,
     /// The `message_sent` entry committed with the message.
     pub ledger: crate::LedgerAppend,
 }
@@ -62,6 +65,8 @@ pub struct Outbound {
     pub envelope: Vec<u8>,
     pub digest: Vec<u8>,
     pub body: String,
+    /// `None` for messages queued before the store kept it (migration 0008).
+    pub inner_signature: Option<Vec<u8>>,
     pub state: DeliveryState,
     pub attempts: i64,
     pub delivered_at: Option<i64>,
@@ -83,6 +88,7 @@ pub(crate) struct OutboundRow {
     envelope: Vec<u8>,
     digest: Vec<u8>,
     body: String,
+    inner_signature: Option<Vec<u8>>,
     state: String,
     attempts: i64,
     delivered_at: Option<i64>,
@@ -105,6 +111,7 @@ impl TryFrom<OutboundRow> for Outbound {
             envelope: r.envelope,
             digest: r.digest,
             body: r.body,
+            inner_signature: r.inner_signature,
             state: DeliveryState::parse(&r.state)?,
             attempts: r.attempts,
             delivered_at: r.delivered_at,
@@ -130,6 +137,10 @@ pub struct Inbound {
     pub digest: Vec<u8>,
     /// The canonical body bytes exactly as the sender signed them.
     pub body: Vec<u8>,
+    /// The sender's inner signature over header and body, from inside the sealed payload: with
+    /// the envelope's header it shows anyone holding the sender's key what the sender signed.
+    /// `None` for messages stored before the store kept it (migration 0008).
+    pub inner_signature: Option<Vec<u8>>,
     pub receipt: Vec<u8>,
     /// Index of the `message_received` entry in this node's ledger, named in the receipt.
     pub log_index: Option<i64>,

@@ -240,7 +240,7 @@ impl Live {
                     step.request
                 );
             };
-            if strip_seq(e) != strip_seq(other) {
+            if shared_part(e) != shared_part(other) {
                 bail!(
                     "the two nodes recorded transition {} of request {} differently",
                     step.index,
@@ -272,7 +272,7 @@ impl Live {
             if ours["request"] != theirs["request"]
                 || a.len() != t.transitions
                 || b.len() != t.transitions
-                || a.iter().map(strip_seq).ne(b.iter().map(strip_seq))
+                || a.iter().map(shared_part).ne(b.iter().map(shared_part))
             {
                 bail!(
                     "the two sides of {} {} disagree: {} holds it {} after {} transitions, {} holds it {} after {}, {} were made",
@@ -321,10 +321,13 @@ fn transitions(view: &Value) -> Vec<Value> {
 }
 
 /// A timeline entry without its row number, which counts each node's own alerts too.
-fn strip_seq(e: &Value) -> Value {
+/// A timeline entry without what is local to the node showing it: its position in the
+/// timeline and the index of its entry in that node's ledger.
+fn shared_part(e: &Value) -> Value {
     let mut e = e.clone();
     if let Some(o) = e.as_object_mut() {
         o.remove("seq");
+        o.remove("log_index");
     }
     e
 }

@@ -6,6 +6,7 @@ mod crash;
 mod demo;
 mod evidence;
 mod forge;
+mod integrity;
 mod listen;
 mod modes;
 mod pdqshare;

@@ -146,6 +146,7 @@ async fn the_openapi_document_describes_every_route() {
             "get /api/v1/ledger/entries",
             "get /api/v1/ledger/proof/{index}",
             "get /api/v1/messages/{id}",
+            "get /api/v1/messages/{id}/signed",
             "get /api/v1/node",
             "get /api/v1/outbox",
             "get /api/v1/pdq/lists",

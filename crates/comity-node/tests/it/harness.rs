@@ -121,6 +121,7 @@ pub fn fast_config() -> NodeConfig {
     c.checkpoint_interval_ms = 50;
     c.witness_interval_ms = 100;
     c.hash_list_poll_ms = 100;
+    c.integrity_interval_ms = 200;
     c
 }
 
@@ -203,14 +204,21 @@ impl Federation {
 
     /// Starts (or restarts) member `i` on its own database and addresses.
     pub async fn start_node(&mut self, i: usize) {
-        self.running[i] = Some(self.try_start_node(i).await.unwrap());
+        self.try_start_node(i).await.unwrap();
     }
 
-    /// As `start_node`, returning the node's refusal to start.
-    pub async fn try_start_node(
+    /// Starts member `i` as `start_node` does, with the descriptor and secrets given (its own
+    /// when `None`), returning why it refused to start.
+    pub async fn try_start_node(&mut self, i: usize) -> Result<(), comity_node::NodeError> {
+        self.try_start_as(i, None).await
+    }
+
+    pub async fn try_start_as(
         &mut self,
         i: usize,
-    ) -> Result<RunningNode, comity_node::NodeError> {
+        identity: Option<(SignedDescriptor, &NodeSecrets)>,
+    ) -> Result<(), comity_node::NodeError> {
+        let checkpoint_file = self.checkpoint_file(i);
         let m = &mut self.members[i];
         let federation_listener = match m.federation.take() {
             Some(l) => l,
@@ -223,10 +231,14 @@ impl Federation {
             .await
             .unwrap(),
         };
+        let (descriptor, secrets) = match identity {
+            Some((d, s)) => (d, copy_secrets(s)),
+            None => (m.descriptor.clone(), copy_secrets(&m.secrets)),
+        };
         let setup = NodeSetup {
             config: self.config.clone(),
-            secrets: copy_secrets(&m.secrets),
-            descriptor: m.descriptor.clone(),
+            secrets,
+            descriptor,
             trust_list: self.trust_list.clone(),
             federation_root: self.root.public(),
             store: Store::open(&m.database_url).await.unwrap(),
@@ -234,8 +246,23 @@ impl Federation {
             api_listener: TcpListener::bind(m.api_addr).await.unwrap(),
             law: law_packs(),
             evidence_dir: self._dir.path().join(format!("{}-evidence", m.id)),
+            checkpoint_file: Some(checkpoint_file),
         };
-        RunningNode::start(setup).await
+        self.running[i] = Some(RunningNode::start(setup).await?);
+        Ok(())
+    }
+
+    /// Where member `i` keeps the copy of the latest checkpoint it signed.
+    pub fn checkpoint_file(&self, i: usize) -> std::path::PathBuf {
+        self._dir
+            .path()
+            .join(format!("{}-ledger-checkpoint", self.members[i].id))
+    }
+
+    /// Removes member `i`'s copy of its latest checkpoint: with `replace_database`, a node that
+    /// rewrote its history and covered its tracks.
+    pub fn forget_checkpoint_copy(&self, i: usize) {
+        std::fs::remove_file(self.checkpoint_file(i)).unwrap();
     }
 
     /// Points member `i` at a new, empty database: a node that lost or rewrote its history.

@@ -9,6 +9,7 @@ mod exchange;
 mod flood;
 mod harness;
 mod hashlists;
+mod integrity;
 mod ledger;
 mod limits;
 mod refusals;

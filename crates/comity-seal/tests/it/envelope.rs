@@ -1,5 +1,8 @@
 use comity_model::{MessageKind, SCHEMA_VERSION};
-use comity_seal::{Envelope, SealError, Suite, key_id, open, seal, seal_with, verify_outer};
+use comity_seal::{
+    Envelope, SealError, Suite, canonical_body, inner_signed_bytes, key_id, open, seal, seal_with,
+    sign_inner, verify_inner, verify_outer,
+};
 use serde_json::Value;
 
 use crate::support::*;
@@ -373,4 +376,57 @@ fn an_envelope_with_a_field_left_out_is_not_a_second_spelling() {
     let err = Envelope::from_bytes(&wire).unwrap_err();
     assert_eq!(err.code(), "seal.malformed_envelope");
     verify_outer(&env, &[s.signing_public()]).unwrap();
+}
+
+/// What a recipient keeps (header, body bytes, inner signature) proves what the sender signed to
+/// anyone with the sender's public key alone; the sender can recompute the same signature.
+#[test]
+fn kept_inner_signature_verifies_without_any_decryption_key() {
+    let (env, s, r) = sealed();
+    let opened = open(&env, &r, &[s.signing_public()]).unwrap();
+    let h = &env.header;
+    let keys = [s.signing_public()];
+    let key = verify_inner(
+        h,
+        &opened.body_bytes,
+        &opened.inner_signature,
+        &env.signer,
+        &keys,
+    )
+    .unwrap();
+    assert_eq!(key, s.signing_public());
+    assert_eq!(
+        inner_signed_bytes(h, &opened.body_bytes),
+        opened.inner_signed_bytes()
+    );
+    assert_eq!(canonical_body(&preservation()), opened.body_bytes);
+    assert_eq!(
+        sign_inner(&s, h, &preservation()),
+        opened.inner_signature,
+        "Ed25519 is deterministic: the sender's own copy carries the signature sent"
+    );
+
+    let mut edited = opened.body_bytes.clone();
+    let at = edited.iter().position(|b| *b == b'V').unwrap();
+    edited[at] = b'W';
+    let err = verify_inner(h, &edited, &opened.inner_signature, &env.signer, &keys);
+    assert_eq!(err.unwrap_err().code(), "seal.bad_inner_signature");
+    let mut other = h.clone();
+    other.kind = MessageKind::Note;
+    let err = verify_inner(
+        &other,
+        &opened.body_bytes,
+        &opened.inner_signature,
+        &env.signer,
+        &keys,
+    );
+    assert_eq!(err.unwrap_err().code(), "seal.bad_inner_signature");
+    let err = verify_inner(
+        h,
+        &opened.body_bytes,
+        &opened.inner_signature,
+        &env.signer,
+        &[r.signing_public()],
+    );
+    assert_eq!(err.unwrap_err().code(), "seal.unknown_signer");
 }

@@ -13,6 +13,7 @@ pub fn message(id: &str, peer: &str, conversation: &str, created_at: i64) -> New
         envelope: format!("envelope {id}").into_bytes(),
         digest: vec![7; 32],
         body: "{}".into(),
+        inner_signature: vec![7; 64],
         ledger: LedgerAppend {
             kind: "message_sent".into(),
             time: created_at,

@@ -14,6 +14,7 @@ fn inbound(id: &str, digest: u8, conversation: &str) -> Inbound {
         envelope: b"env".to_vec(),
         digest: vec![digest; 32],
         body: b"{}".to_vec(),
+        inner_signature: Some(vec![digest; 64]),
         receipt: Vec::new(),
         log_index: None,
     }

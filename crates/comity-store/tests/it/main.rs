@@ -6,6 +6,7 @@ mod delivery;
 mod evidence;
 mod hashlists;
 mod inbox;
+mod integrity;
 mod ledger;
 mod refusals;
 mod requests;

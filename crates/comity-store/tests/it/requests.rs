@@ -264,6 +264,7 @@ async fn request_messages_not_yet_replayed_are_found_again() {
                 envelope: id.as_bytes().to_vec(),
                 digest: vec![id.as_bytes()[1]; 32],
                 body: b"{}".to_vec(),
+                inner_signature: None,
                 receipt: Vec::new(),
                 log_index: None,
             })
