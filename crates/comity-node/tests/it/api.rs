@@ -247,7 +247,7 @@ async fn a_node_refuses_to_start_with_an_empty_token() {
     fed.stop_node(0).await;
     for blank in ["", "  \n"] {
         fed.config.api_token = blank.into();
-        let refused = fed.try_start_node(0).await.err().expect("refused");
+        let refused = fed.try_start_node(0).await.expect_err("refused");
         assert_eq!(refused.code(), "node.config", "{refused}");
         assert!(refused.to_string().contains("API token"), "{refused}");
     }
