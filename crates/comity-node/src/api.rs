@@ -41,8 +41,12 @@ pub(crate) fn router(node: Node) -> Router {
         )
         .merge(protected)
         .fallback(|| async { NodeError::NotFound("route (see /openapi.json)".into()) })
-        .with_state(node)
+        .with_state(node.clone())
         .layer(middleware::from_fn(crate::http_errors::json_errors))
+        .layer(middleware::from_fn_with_state(
+            node.config().limits.max_api_body_bytes,
+            crate::body::drain_unread,
+        ))
 }
 
 async fn require_token(State(node): State<Node>, request: Request, next: Next) -> Response {

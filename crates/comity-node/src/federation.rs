@@ -28,11 +28,12 @@ pub(crate) enum EnvelopeAnswer {
 }
 
 pub(crate) fn router(node: Node) -> Router {
+    let max_batch = node.config().limits.max_batch_bytes;
     Router::new()
         .route(
             FEDERATION_MESSAGES_PATH,
             post(receive).layer(axum::middleware::from_fn_with_state(
-                (node.clone(), node.config().limits.max_batch_bytes),
+                node.clone(),
                 crate::refusals::throttle,
             )),
         )
@@ -42,6 +43,10 @@ pub(crate) fn router(node: Node) -> Router {
         .merge(crate::evidence_pull::federation_routes())
         .with_state(node)
         .layer(middleware::from_fn(crate::http_errors::json_errors))
+        .layer(middleware::from_fn_with_state(
+            max_batch,
+            crate::body::drain_unread,
+        ))
 }
 
 /// Reads a batch as it arrives, refusing it once over `max_batch_bytes` and holding it within

@@ -14,7 +14,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use comity_model::{NodeId, Timestamp};
 use comity_store::{Inbound, RefusalSummary};
-use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use crate::tls::PeerNode;
@@ -452,29 +451,15 @@ impl FromRequestParts<Node> for Sender {
 }
 
 /// Turns away the batch of a member over its refusal budget with `429 fed.throttled`, before
-/// anything of it is parsed. The body is read and dropped first (never kept, at most
-/// `max_body` bytes): a server that answers mid-upload and closes the connection leaves the
-/// client with a broken pipe instead of the answer, and an honest sender must see
-/// `Retry-After`.
-pub(crate) async fn throttle(
-    State((node, max_body)): State<(Node, usize)>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// anything of it is parsed; the body is read and dropped behind the answer
+/// (`body::drain_unread`), so the sender sees `Retry-After` rather than a reset.
+pub(crate) async fn throttle(State(node): State<Node>, request: Request, next: Next) -> Response {
     let throttled = request
         .extensions()
         .get::<PeerNode>()
         .and_then(|PeerNode(peer)| node.admit(peer).err());
-    let Some(throttled) = throttled else {
-        return next.run(request).await;
-    };
-    let mut body = request.into_body().into_data_stream();
-    let mut read = 0usize;
-    while read <= max_body {
-        match body.next().await {
-            Some(Ok(chunk)) => read += chunk.len(),
-            _ => break,
-        }
+    match throttled {
+        Some(throttled) => throttled.into_response(),
+        None => next.run(request).await,
     }
-    throttled.into_response()
 }

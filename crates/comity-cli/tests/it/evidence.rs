@@ -75,7 +75,8 @@ fn files_and_folders_are_added_listed_and_their_custody_shown() {
         "bad case",
         single.to_str().unwrap(),
     ]);
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("[evidence.event_format]"));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("[evidence.event_format]"), "{err}");
 }
 
 fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

@@ -189,3 +189,24 @@ async fn ledger_indexes_beyond_the_log_are_not_found_rather_than_a_corrupt_store
     assert_eq!(status, 200, "the last entry is still proved: {proof}");
     fed.shutdown().await;
 }
+
+/// A route that refuses before reading its body (an upload under a case name the custody record
+/// cannot take) still has its answer reach the sender: the node reads and drops the rest of the
+/// body behind the answer instead of closing on unread bytes, which the kernel would turn into
+/// a reset that can overtake the answer.
+#[tokio::test]
+async fn an_upload_refused_before_it_is_read_gets_its_answer() {
+    let fed = Federation::start(backends()[0], &["dz-247"]).await;
+    let dz = fed.api("dz-247");
+    for _ in 0..50 {
+        let (status, e) = dz
+            .post_bytes("/api/v1/evidence?case=bad%20case&name=x", vec![7; 300_000])
+            .await;
+        assert_eq!(
+            (status, e["error"]["code"].as_str()),
+            (400, Some("evidence.event_format")),
+            "{e}"
+        );
+    }
+    fed.shutdown().await;
+}
