@@ -235,9 +235,11 @@ impl NoteVerifier {
             )));
         };
         check_key_name(name)?;
-        if id_hex.len() != 8 {
+        // Lowercase only, as every vkey is written: one key has one spelling.
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if id_hex.len() != 8 || !id_hex.bytes().all(lower_hex) {
             return Err(LedgerError::VerifierKey(format!(
-                "key id {id_hex:?} is not 8 hex digits"
+                "key id {id_hex:?} is not 8 lowercase hex digits"
             )));
         }
         let id = u32::from_str_radix(id_hex, 16)

@@ -31,6 +31,18 @@ fn signed_note_example_verifies_with_its_vkey() {
     assert_eq!(note.to_text().into_bytes(), read("signed-note-example.txt"));
 }
 
+/// Found by the `checkpoint` fuzz target: a key id spelt with capital hex digits was read as the
+/// same key, so one vkey had two spellings.
+#[test]
+fn a_vkey_has_one_spelling_its_key_id_in_lowercase_hex() {
+    let vkey = read_str("signed-note-example.vkey");
+    let shouted = vkey.replacen("+530d903a+", "+530D903A+", 1);
+    assert_ne!(shouted, vkey);
+    let err = NoteVerifier::parse(&shouted).unwrap_err();
+    assert_eq!(err.code(), "ledger.verifier_key");
+    assert!(err.to_string().contains("lowercase"), "{err}");
+}
+
 #[test]
 fn key_id_is_the_spec_hash_of_name_type_and_key() {
     let v = NoteVerifier::parse(&read_str("signed-note-example.vkey")).unwrap();
